@@ -1,0 +1,28 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Bus } from '../bus/types.ts';
+import type { Store } from '../store/types.ts';
+
+/** Roles in increasing power: each role may do everything the ones before it may. */
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** An API token as configured: the secret is kept only as its SHA-256 hex digest. */
+export interface ApiToken {
+  name: string;
+  role: Role;
+  tokenSha256: string;
+}
+
+export interface ApiOptions {
+  store: Store;
+  bus: Bus;
+  logger: Logger;
+  tokens: readonly ApiToken[];
+  /** Largest accepted request body; larger ones get 413 GW_ERR_BODY_TOO_LARGE. Default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** Metrics registry to expose at /metrics; a fresh one is made when absent. */
+  metrics?: Registry;
+  /** Clock, for tests. Default Date.now. */
+  now?: () => number;
+}

@@ -1,0 +1,202 @@
+import type {
+  Command,
+  CommandStatus,
+  Device,
+  DeviceClass,
+  Enrolment,
+  EpochMs,
+  EventStatus,
+  Group,
+  Measurand,
+  Membership,
+  NumericMeasurand,
+  Phase,
+  Program,
+  ProgramEvent,
+  Reading,
+  Site,
+} from '@gridseam/model';
+
+/**
+ * The store contract. Two implementations (SQLite through better-sqlite3, PostgreSQL through pg),
+ * both over kysely with the same migrations, and one contract suite (test/store/contract.ts) run
+ * against each. Every write resolves only after it is committed: a resolved write is durable.
+ * Entities are validated by the caller (registry, API); the store trusts its input types.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Applies pending migrations; returns the names of those applied now. Idempotent. */
+  migrate(): Promise<string[]>;
+  close(): Promise<void>;
+  readonly sites: EntityRepository<Site, SiteFilter>;
+  readonly devices: EntityRepository<Device, DeviceFilter>;
+  readonly groups: EntityRepository<Group, GroupFilter>;
+  readonly memberships: MembershipRepository;
+  readonly programs: EntityRepository<Program, ProgramFilter>;
+  readonly events: EventRepository;
+  readonly enrolments: EntityRepository<Enrolment, EnrolmentFilter>;
+  readonly commands: CommandRepository;
+  readonly telemetry: TelemetryStore;
+  readonly audit: AuditLog;
+}
+
+export interface Page {
+  /** At most this many rows (default 100, capped at 1000). */
+  limit?: number;
+  offset?: number;
+}
+
+export interface SiteFilter extends Page {}
+export interface DeviceFilter extends Page {
+  siteId?: string;
+  class?: DeviceClass;
+}
+export interface GroupFilter extends Page {
+  kind?: Group['kind'];
+}
+export interface ProgramFilter extends Page {}
+export interface EventFilter extends Page {
+  programId?: string;
+  status?: EventStatus;
+  /** Events whose span overlaps [from, to). */
+  from?: EpochMs;
+  to?: EpochMs;
+}
+export interface EnrolmentFilter extends Page {
+  programId?: string;
+  deviceId?: string;
+  siteId?: string;
+}
+
+/**
+ * Generic CRUD over one entity kind, keyed by `id`. `create` fails with GW_ERR_CONFLICT when the
+ * id exists; `update` replaces the whole entity and fails with GW_ERR_NOT_FOUND when it does not.
+ * Foreign keys are enforced (a device's site must exist): violations are GW_ERR_CONFLICT.
+ */
+export interface EntityRepository<T extends { id: string }, F extends Page = Page> {
+  create(entity: T): Promise<T>;
+  get(id: string): Promise<T | undefined>;
+  list(filter?: F): Promise<T[]>;
+  update(entity: T): Promise<T>;
+  /** Resolves false when there was nothing to delete. */
+  delete(id: string): Promise<boolean>;
+  count(filter?: F): Promise<number>;
+}
+
+export interface MembershipRepository {
+  /** Opens a membership at validFrom; GW_ERR_CONFLICT if the device already has an open one in the group. */
+  add(membership: Membership): Promise<Membership>;
+  /** Closes the open membership at validTo; GW_ERR_NOT_FOUND if none is open. */
+  end(groupId: string, deviceId: string, validTo: EpochMs): Promise<Membership>;
+  /** Full history of a group (or of a device across groups). */
+  list(filter: { groupId?: string; deviceId?: string }): Promise<Membership[]>;
+  /** Device ids that were members of the group at the instant. */
+  membersAt(groupId: string, at: EpochMs): Promise<string[]>;
+}
+
+export interface EventRepository extends EntityRepository<ProgramEvent, EventFilter> {
+  /** Looks an event up by the identifier its source protocol gave it. */
+  getByExternalId(source: ProgramEvent['source'], externalId: string): Promise<ProgramEvent | undefined>;
+  /** Appends to the status history and sets the current status in one transaction. */
+  setStatus(id: string, status: EventStatus, at: EpochMs, reason?: string): Promise<ProgramEvent>;
+}
+
+export interface CommandFilter extends Page {
+  deviceId?: string;
+  status?: CommandStatus;
+}
+
+export interface CommandRepository {
+  create(command: Command): Promise<Command>;
+  get(id: string): Promise<Command | undefined>;
+  list(filter?: CommandFilter): Promise<Command[]>;
+  /**
+   * Moves a command to a new status if model.canTransition allows it (else GW_ERR_INVALID_TRANSITION),
+   * appending to its history; `patch` may set readBack, error and attempts in the same write.
+   */
+  transition(
+    id: string,
+    status: CommandStatus,
+    at: EpochMs,
+    detail?: string,
+    patch?: Partial<Pick<Command, 'readBack' | 'error' | 'attempts'>>,
+  ): Promise<Command>;
+}
+
+export interface TelemetryQuery {
+  deviceId: string;
+  measurand: Measurand;
+  /** Inclusive. */
+  from: EpochMs;
+  /** Exclusive. */
+  to: EpochMs;
+  /** Absent selects the total (no phase). */
+  phase?: Phase;
+  /** Raw queries only: at most this many readings, oldest first (default 10,000, capped at 100,000). */
+  limit?: number;
+}
+
+export interface DownsampleQuery extends Omit<TelemetryQuery, 'limit' | 'measurand'> {
+  measurand: NumericMeasurand;
+  /** Bucket width, ms; buckets are aligned to multiples of bucketMs since the epoch. */
+  bucketMs: number;
+}
+
+/** One downsampling bucket: [start, start + bucketMs). Empty buckets are omitted. */
+export interface Bucket {
+  start: EpochMs;
+  avg: number;
+  min: number;
+  max: number;
+  count: number;
+}
+
+export interface TelemetryStore {
+  /**
+   * Writes a batch in one transaction; resolves with the number written once committed.
+   * Duplicate (deviceId, measurand, phase, ts) rows replace the earlier value (idempotent re-delivery).
+   */
+  write(readings: readonly Reading[]): Promise<number>;
+  query(query: TelemetryQuery): Promise<Reading[]>;
+  downsample(query: DownsampleQuery): Promise<Bucket[]>;
+  /** The newest reading of each measurand (and phase) of a device. */
+  latest(deviceId: string): Promise<Reading[]>;
+  /** Deletes readings older than the instant (the retention setting); returns how many. */
+  prune(olderThan: EpochMs): Promise<number>;
+}
+
+export interface AuditEntry {
+  /** Assigned by the store, increasing. */
+  seq: number;
+  at: EpochMs;
+  /** Who: an API token's name, 'system', or a protocol endpoint's identity. */
+  actor: string;
+  /** What: e.g. 'site.create', 'device.update', 'setpoint.create', 'command.transition'. */
+  action: string;
+  targetType: string;
+  targetId?: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditFilter extends Page {
+  from?: EpochMs;
+  to?: EpochMs;
+  actor?: string;
+  targetType?: string;
+  targetId?: string;
+}
+
+/** Append-only: rows are never updated or deleted (the database refuses it with a trigger). */
+export interface AuditLog {
+  append(entry: Omit<AuditEntry, 'seq'>): Promise<AuditEntry>;
+  list(filter?: AuditFilter): Promise<AuditEntry[]>;
+}
+
+export type StoreConfig =
+  | { kind: 'sqlite' /** File path, or ':memory:'. */; path: string }
+  | {
+      kind: 'postgres';
+      url: string /** Schema to use (created if missing); default 'public'. */;
+      schema?: string;
+      poolSize?: number;
+    };
