@@ -58,8 +58,24 @@ export type ValidationResult<T> = { ok: true; value: T } | { ok: false; issues: 
 /** Validates against a schema and returns every failing field with its JSON Pointer path. */
 export function check<S extends TSchema>(schema: S, value: unknown): ValidationResult<Static<S>> {
   const validateFn = compile(schema);
-  if (validateFn(value)) return { ok: true, value: value as Static<S> };
-  return { ok: false, issues: issuesFrom(validateFn.errors ?? []) };
+  const nonFinite = nonFiniteNumbers(value, '', []);
+  if (validateFn(value) && nonFinite.length === 0) return { ok: true, value: value as Static<S> };
+  return { ok: false, issues: [...nonFinite, ...issuesFrom(validateFn.errors ?? [])] };
+}
+
+/**
+ * JSON cannot carry NaN or Infinity, but values built in-process can, and JSON Schema's
+ * `type: number` accepts them. Every number in the model must be finite.
+ */
+function nonFiniteNumbers(value: unknown, path: string, issues: ValidationIssue[]): ValidationIssue[] {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) issues.push({ path: path === '' ? '/' : path, message: 'must be a finite number' });
+  } else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) nonFiniteNumbers(value[i], `${path}/${i}`, issues);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, child] of Object.entries(value)) nonFiniteNumbers(child, `${path}/${key}`, issues);
+  }
+  return issues;
 }
 
 /** Like check, but throws GW_ERR_VALIDATION naming what was being validated. */
