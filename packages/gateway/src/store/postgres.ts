@@ -1,0 +1,263 @@
+import { GridseamError, type Reading } from '@gridseam/model';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { guard, mapStoreError } from './errors.ts';
+import { queryLimit, type ReadingRow, readingKey, readingOf, SERIES_KEYS } from './readings.ts';
+import type { Database } from './schema.ts';
+import type { Bucket, DownsampleQuery, TelemetryQuery, TelemetryStore } from './types.ts';
+
+/** Unquoted, lower-case identifiers only: the name goes into search_path and DDL as is. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** bigint (int8) as a JS number: every instant and count here is far below 2^53. */
+const getTypeParser = ((oid: number, format?: 'text' | 'binary') =>
+  oid === pg.types.builtins.INT8 && format !== 'binary'
+    ? (value: string) => Number(value)
+    : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser;
+
+export interface PostgresHandles {
+  db: Kysely<Database>;
+  schema: string;
+}
+
+/**
+ * Connects a pool whose sessions use the given schema (search_path, so unqualified table names in
+ * migrations and queries resolve there), creating the schema when missing. Fails with
+ * GW_ERR_STORE_UNAVAILABLE when the server cannot be reached.
+ */
+export async function openPostgres(
+  config: { url: string; schema?: string; poolSize?: number },
+  logger: Logger,
+): Promise<PostgresHandles> {
+  const schema = config.schema ?? 'public';
+  if (!SCHEMA_NAME.test(schema))
+    throw new GridseamError(
+      'GW_ERR_CONFIG',
+      `PostgreSQL schema name ${JSON.stringify(schema)} must match ${SCHEMA_NAME}`,
+    );
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max: config.poolSize ?? 10,
+    options: `-c search_path=${schema}`,
+    types: { getTypeParser },
+    connectionTimeoutMillis: 5000,
+  });
+  // An idle client losing its connection emits on the pool; unhandled, that would end the process.
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'));
+  try {
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    // Two processes creating the same schema at once: the loser sees a duplicate.
+    if (code !== '23505' && code !== '42P06') {
+      await pool.end().catch(() => undefined);
+      throw mapStoreError(error, 'connect to PostgreSQL');
+    }
+  }
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), schema };
+}
+
+/** Rows per INSERT ... SELECT FROM unnest(...): seven array parameters whatever the size. */
+const CHUNK = 10_000;
+
+interface Month {
+  start: number;
+  end: number;
+  name: string;
+}
+
+function monthOf(ts: number): Month {
+  const date = new Date(ts);
+  const year = date.getUTCFullYear();
+  const month = date.getUTCMonth();
+  return {
+    start: Date.UTC(year, month, 1),
+    end: Date.UTC(year, month + 1, 1),
+    name: `readings_p${String(year).padStart(4, '0')}${String(month + 1).padStart(2, '0')}`,
+  };
+}
+
+const PARTITION_NAME = /^readings_p(\d{4})(\d{2})$/;
+
+function isMissingPartition(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown };
+  return e.code === '23514' && typeof e.message === 'string' && e.message.includes('no partition');
+}
+
+/**
+ * Telemetry on PostgreSQL: monthly range partitions of readings, created before a write touches a
+ * new month; multi-row upserts as one INSERT ... SELECT FROM unnest(typed arrays) per chunk, all
+ * chunks of a call in one transaction.
+ */
+export class PostgresTelemetry implements TelemetryStore {
+  /** Month starts whose partition is known to exist. */
+  readonly #partitions = new Set<number>();
+
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async #ensurePartitions(readings: readonly Reading[]): Promise<void> {
+    const needed = new Map<number, Month>();
+    let current: Month | undefined;
+    for (const reading of readings) {
+      if (current && reading.ts >= current.start && reading.ts < current.end) continue;
+      current = monthOf(reading.ts);
+      if (!this.#partitions.has(current.start)) needed.set(current.start, current);
+    }
+    for (const month of needed.values()) {
+      try {
+        await sql
+          .raw(
+            `CREATE TABLE IF NOT EXISTS ${month.name} PARTITION OF readings FOR VALUES FROM (${month.start}) TO (${month.end})`,
+          )
+          .execute(this.db);
+      } catch (error) {
+        // Another writer created it between our check and our create.
+        const code = (error as { code?: unknown }).code;
+        if (code !== '42P07' && code !== '23505') throw error;
+      }
+      this.#partitions.add(month.start);
+    }
+  }
+
+  async #insert(readings: readonly Reading[]): Promise<void> {
+    await this.#ensurePartitions(readings);
+    await this.db.transaction().execute(async (trx) => {
+      for (let offset = 0; offset < readings.length; offset += CHUNK) {
+        const chunk = readings.slice(offset, offset + CHUNK);
+        const n = chunk.length;
+        const deviceIds = new Array<string>(n);
+        const measurands = new Array<string>(n);
+        const phases = new Array<string>(n);
+        const timestamps = new Array<number>(n);
+        const numbers = new Array<number | null>(n);
+        const texts = new Array<string | null>(n);
+        const qualities = new Array<string | null>(n);
+        for (let i = 0; i < n; i++) {
+          const reading = chunk[i] as Reading;
+          const numeric = typeof reading.value === 'number';
+          deviceIds[i] = reading.deviceId;
+          measurands[i] = reading.measurand;
+          phases[i] = reading.phase ?? '';
+          timestamps[i] = reading.ts;
+          numbers[i] = numeric ? (reading.value as number) : null;
+          texts[i] = numeric ? null : (reading.value as string);
+          qualities[i] = reading.quality ?? null;
+        }
+        await sql`INSERT INTO readings (device_id, measurand, phase, ts, value_num, value_text, quality)
+          SELECT * FROM unnest(${deviceIds}::text[], ${measurands}::text[], ${phases}::text[], ${timestamps}::bigint[],
+                               ${numbers}::float8[], ${texts}::text[], ${qualities}::text[])
+          ON CONFLICT (device_id, measurand, phase, ts) DO UPDATE SET
+            value_num = excluded.value_num, value_text = excluded.value_text, quality = excluded.quality`.execute(trx);
+      }
+    });
+  }
+
+  write(readings: readonly Reading[]): Promise<number> {
+    if (readings.length === 0) return Promise.resolve(0);
+    return guard(`write ${readings.length} readings`, async () => {
+      // ON CONFLICT DO UPDATE refuses to touch one row twice in a statement: keep the last of duplicates.
+      const unique = dedupe(readings);
+      try {
+        await this.#insert(unique);
+      } catch (error) {
+        // A partition we believed in was dropped (by another process's retention): recreate, retry once.
+        if (!isMissingPartition(error)) throw error;
+        this.#partitions.clear();
+        await this.#insert(unique);
+      }
+      return readings.length;
+    });
+  }
+
+  query(query: TelemetryQuery): Promise<Reading[]> {
+    const limit = queryLimit(query);
+    return guard(`query telemetry of ${query.deviceId}`, async () => {
+      const { rows } = await sql<ReadingRow>`
+        SELECT device_id, measurand, phase, ts, value_num, value_text, quality FROM readings
+        WHERE device_id = ${query.deviceId} AND measurand = ${query.measurand} AND phase = ${query.phase ?? ''}
+          AND ts >= ${query.from} AND ts < ${query.to}
+        ORDER BY ts LIMIT ${limit}`.execute(this.db);
+      return rows.map((row) => readingOf(row));
+    });
+  }
+
+  downsample(query: DownsampleQuery): Promise<Bucket[]> {
+    const bucketMs = Math.trunc(query.bucketMs);
+    if (!(bucketMs > 0))
+      return Promise.reject(new GridseamError('GW_ERR_VALIDATION', 'bucketMs must be a positive integer'));
+    return guard(`downsample telemetry of ${query.deviceId}`, async () => {
+      // bigint division truncates, which is the floor for ts >= 0: buckets align to the epoch.
+      // Readings marked invalid are left out of aggregates ("do not use").
+      const { rows } = await sql<Bucket>`
+        SELECT (ts / ${bucketMs}::bigint) * ${bucketMs}::bigint AS start, avg(value_num) AS avg,
+               min(value_num) AS min, max(value_num) AS max, count(*) AS count
+        FROM readings
+        WHERE device_id = ${query.deviceId} AND measurand = ${query.measurand} AND phase = ${query.phase ?? ''}
+          AND ts >= ${query.from} AND ts < ${query.to}
+          AND value_num IS NOT NULL AND (quality IS NULL OR quality <> 'invalid')
+        GROUP BY 1 ORDER BY 1`.execute(this.db);
+      return rows.map((row) => ({
+        start: Number(row.start),
+        avg: Number(row.avg),
+        min: Number(row.min),
+        max: Number(row.max),
+        count: Number(row.count),
+      }));
+    });
+  }
+
+  latest(deviceId: string): Promise<Reading[]> {
+    const measurands = SERIES_KEYS.map(([measurand]) => measurand);
+    const phases = SERIES_KEYS.map(([, phase]) => phase);
+    return guard(`latest telemetry of ${deviceId}`, async () => {
+      // One backward index probe per (measurand, phase) key instead of scanning the device's history.
+      const { rows } = await sql<ReadingRow>`
+        SELECT ${deviceId}::text AS device_id, k.measurand, k.phase, l.ts, l.value_num, l.value_text, l.quality
+        FROM unnest(${measurands}::text[], ${phases}::text[]) WITH ORDINALITY AS k(measurand, phase, n)
+        CROSS JOIN LATERAL (
+          SELECT ts, value_num, value_text, quality FROM readings r
+          WHERE r.device_id = ${deviceId} AND r.measurand = k.measurand AND r.phase = k.phase
+          ORDER BY ts DESC LIMIT 1) l
+        ORDER BY k.n`.execute(this.db);
+      return rows.map((row) => readingOf(row));
+    });
+  }
+
+  prune(olderThan: number): Promise<number> {
+    return guard('prune telemetry', () =>
+      this.db.transaction().execute(async (trx) => {
+        const { rows } = await sql<{ name: string }>`
+          SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+          WHERE i.inhparent = 'readings'::regclass`.execute(trx);
+        let removed = 0;
+        // Whole months before the cut-off go by DROP (cheap, returns the space at once) ...
+        for (const { name } of rows) {
+          const match = PARTITION_NAME.exec(name);
+          if (!match) continue;
+          const month = monthOf(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1));
+          if (month.end > olderThan) continue;
+          const counted = await sql<{ n: number }>`SELECT count(*) AS n FROM ${sql.id(name)}`.execute(trx);
+          removed += Number(counted.rows[0]?.n ?? 0);
+          await sql`DROP TABLE ${sql.id(name)}`.execute(trx);
+          this.#partitions.delete(month.start);
+        }
+        // ... and the rest of the month that holds the cut-off by DELETE.
+        const deleted = await sql`DELETE FROM readings WHERE ts < ${olderThan}`.execute(trx);
+        return removed + Number(deleted.numAffectedRows ?? 0n);
+      }),
+    );
+  }
+}
+
+function dedupe(readings: readonly Reading[]): readonly Reading[] {
+  const seen = new Map<string, number>();
+  let duplicates = false;
+  for (let i = 0; i < readings.length; i++) {
+    const key = readingKey(readings[i] as Reading);
+    if (seen.has(key)) duplicates = true;
+    seen.set(key, i);
+  }
+  if (!duplicates) return readings;
+  return [...seen.values()].sort((a, b) => a - b).map((i) => readings[i] as Reading);
+}

@@ -1,0 +1,461 @@
+import {
+  type Command,
+  type CommandStatus,
+  canTransition,
+  type Device,
+  type Enrolment,
+  type EpochMs,
+  type EventStatus,
+  eventEnd,
+  eventStart,
+  GridseamError,
+  type Group,
+  type Membership,
+  type Program,
+  type ProgramEvent,
+  type Site,
+} from '@gridseam/model';
+import type { Expression, ExpressionBuilder, Kysely, SqlBool, Transaction } from 'kysely';
+import { guard } from './errors.ts';
+import type { Database, Dialect, DocumentTableName } from './schema.ts';
+import type {
+  AuditEntry,
+  AuditFilter,
+  AuditLog,
+  CommandFilter,
+  CommandRepository,
+  DeviceFilter,
+  EnrolmentFilter,
+  EntityRepository,
+  EventFilter,
+  EventRepository,
+  GroupFilter,
+  MembershipRepository,
+  Page,
+  ProgramFilter,
+  SiteFilter,
+} from './types.ts';
+
+export interface StoreContext {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+}
+
+/**
+ * The document repositories address their table by name, so they see the database through a
+ * loose view: every table a bag of columns. The typed `Database` still documents the schema.
+ */
+type LooseDatabase = Record<string, Record<string, unknown>>;
+type LooseExpressions = ExpressionBuilder<LooseDatabase, string>;
+
+export const DEFAULT_PAGE_LIMIT = 100;
+export const MAX_PAGE_LIMIT = 1000;
+
+export function pageOf(page: Page | undefined): { limit: number; offset: number } {
+  const limit = page?.limit === undefined ? DEFAULT_PAGE_LIMIT : Math.trunc(page.limit);
+  const offset = page?.offset === undefined ? 0 : Math.trunc(page.offset);
+  return {
+    limit: Math.min(Math.max(Number.isFinite(limit) ? limit : DEFAULT_PAGE_LIMIT, 0), MAX_PAGE_LIMIT),
+    offset: Math.max(Number.isFinite(offset) ? offset : 0, 0),
+  };
+}
+
+/** jsonb comes back parsed from pg; SQLite text needs parsing. */
+export function parseDoc<T>(raw: unknown): T {
+  return (typeof raw === 'string' ? JSON.parse(raw) : raw) as T;
+}
+
+function loose(db: Kysely<Database> | Transaction<Database>): Kysely<LooseDatabase> {
+  return db as unknown as Kysely<LooseDatabase>;
+}
+
+interface DocumentSpec<T, F> {
+  table: DocumentTableName;
+  /** What the rows are called in messages, e.g. 'device'. */
+  noun: string;
+  /** The indexed columns derived from the entity. */
+  columns(entity: T): Record<string, string | number | null>;
+  conditions(eb: LooseExpressions, filter: F): Expression<SqlBool>[];
+  orderBy: readonly string[];
+}
+
+/** CRUD over a table of JSON documents plus the indexed columns that filters use. */
+export class DocumentRepository<T extends { id: string }, F extends Page> implements EntityRepository<T, F> {
+  constructor(
+    protected readonly ctx: StoreContext,
+    protected readonly spec: DocumentSpec<T, F>,
+  ) {}
+
+  create(entity: T): Promise<T> {
+    return guard(`create ${this.spec.noun} ${entity.id}`, async () => {
+      await loose(this.ctx.db)
+        .insertInto(this.spec.table)
+        .values({ id: entity.id, doc: JSON.stringify(entity), ...this.spec.columns(entity) })
+        .execute();
+      return entity;
+    });
+  }
+
+  get(id: string): Promise<T | undefined> {
+    return guard(`get ${this.spec.noun} ${id}`, async () => {
+      const row = await loose(this.ctx.db)
+        .selectFrom(this.spec.table)
+        .select('doc')
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row === undefined ? undefined : parseDoc<T>(row.doc);
+    });
+  }
+
+  list(filter?: F): Promise<T[]> {
+    return guard(`list ${this.spec.noun}s`, async () => {
+      const { limit, offset } = pageOf(filter);
+      if (limit === 0) return [];
+      let query = loose(this.ctx.db)
+        .selectFrom(this.spec.table)
+        .select('doc')
+        .where((eb) => eb.and(filter ? this.spec.conditions(eb, filter) : []));
+      for (const column of this.spec.orderBy) query = query.orderBy(column);
+      const rows = await query.limit(limit).offset(offset).execute();
+      return rows.map((row) => parseDoc<T>(row.doc));
+    });
+  }
+
+  update(entity: T): Promise<T> {
+    return guard(`update ${this.spec.noun} ${entity.id}`, async () => {
+      const result = await loose(this.ctx.db)
+        .updateTable(this.spec.table)
+        .set({ doc: JSON.stringify(entity), ...this.spec.columns(entity) })
+        .where('id', '=', entity.id)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n)
+        throw new GridseamError('GW_ERR_NOT_FOUND', `${this.spec.noun} ${entity.id} not found`);
+      return entity;
+    });
+  }
+
+  delete(id: string): Promise<boolean> {
+    return guard(`delete ${this.spec.noun} ${id}`, async () => {
+      const result = await loose(this.ctx.db).deleteFrom(this.spec.table).where('id', '=', id).executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    });
+  }
+
+  count(filter?: F): Promise<number> {
+    return guard(`count ${this.spec.noun}s`, async () => {
+      const row = await loose(this.ctx.db)
+        .selectFrom(this.spec.table)
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where((eb) => eb.and(filter ? this.spec.conditions(eb, filter) : []))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    });
+  }
+
+  /** Reads one document inside a transaction, locking its row where the dialect can. */
+  protected async lockedGet(trx: Transaction<Database>, id: string): Promise<T> {
+    let query = loose(trx).selectFrom(this.spec.table).select('doc').where('id', '=', id);
+    if (this.ctx.dialect === 'postgres') query = query.forUpdate();
+    const row = await query.executeTakeFirst();
+    if (row === undefined) throw new GridseamError('GW_ERR_NOT_FOUND', `${this.spec.noun} ${id} not found`);
+    return parseDoc<T>(row.doc);
+  }
+
+  protected async replaceIn(trx: Transaction<Database>, entity: T): Promise<void> {
+    await loose(trx)
+      .updateTable(this.spec.table)
+      .set({ doc: JSON.stringify(entity), ...this.spec.columns(entity) })
+      .where('id', '=', entity.id)
+      .execute();
+  }
+}
+
+/** Equality conditions for the filter fields that are set. */
+function equalities(eb: LooseExpressions, pairs: ReadonlyArray<[string, unknown]>): Expression<SqlBool>[] {
+  return pairs.filter(([, value]) => value !== undefined).map(([column, value]) => eb(column, '=', value));
+}
+
+export function siteRepository(ctx: StoreContext): EntityRepository<Site, SiteFilter> {
+  return new DocumentRepository<Site, SiteFilter>(ctx, {
+    table: 'sites',
+    noun: 'site',
+    columns: () => ({}),
+    conditions: () => [],
+    orderBy: ['id'],
+  });
+}
+
+export function deviceRepository(ctx: StoreContext): EntityRepository<Device, DeviceFilter> {
+  return new DocumentRepository<Device, DeviceFilter>(ctx, {
+    table: 'devices',
+    noun: 'device',
+    columns: (device) => ({ site_id: device.siteId, class: device.class }),
+    conditions: (eb, filter) =>
+      equalities(eb, [
+        ['site_id', filter.siteId],
+        ['class', filter.class],
+      ]),
+    orderBy: ['id'],
+  });
+}
+
+export function groupRepository(ctx: StoreContext): EntityRepository<Group, GroupFilter> {
+  return new DocumentRepository<Group, GroupFilter>(ctx, {
+    table: 'groups',
+    noun: 'group',
+    columns: (group) => ({ kind: group.kind }),
+    conditions: (eb, filter) => equalities(eb, [['kind', filter.kind]]),
+    orderBy: ['id'],
+  });
+}
+
+export function programRepository(ctx: StoreContext): EntityRepository<Program, ProgramFilter> {
+  return new DocumentRepository<Program, ProgramFilter>(ctx, {
+    table: 'programs',
+    noun: 'program',
+    columns: () => ({}),
+    conditions: () => [],
+    orderBy: ['id'],
+  });
+}
+
+export function enrolmentRepository(ctx: StoreContext): EntityRepository<Enrolment, EnrolmentFilter> {
+  return new DocumentRepository<Enrolment, EnrolmentFilter>(ctx, {
+    table: 'enrolments',
+    noun: 'enrolment',
+    columns: (enrolment) => ({
+      program_id: enrolment.programId,
+      device_id: enrolment.deviceId ?? null,
+      site_id: enrolment.siteId ?? null,
+      status: enrolment.status,
+    }),
+    conditions: (eb, filter) =>
+      equalities(eb, [
+        ['program_id', filter.programId],
+        ['device_id', filter.deviceId],
+        ['site_id', filter.siteId],
+      ]),
+    orderBy: ['id'],
+  });
+}
+
+class Events extends DocumentRepository<ProgramEvent, EventFilter> implements EventRepository {
+  getByExternalId(source: ProgramEvent['source'], externalId: string): Promise<ProgramEvent | undefined> {
+    return guard(`get event ${source}/${externalId}`, async () => {
+      const row = await this.ctx.db
+        .selectFrom('events')
+        .select('doc')
+        .where('source', '=', source)
+        .where('external_id', '=', externalId)
+        .executeTakeFirst();
+      return row === undefined ? undefined : parseDoc<ProgramEvent>(row.doc);
+    });
+  }
+
+  setStatus(id: string, status: EventStatus, at: EpochMs, reason?: string): Promise<ProgramEvent> {
+    return guard(`set status of event ${id}`, () =>
+      this.ctx.db.transaction().execute(async (trx) => {
+        const event = await this.lockedGet(trx, id);
+        const change = reason === undefined ? { status, at } : { status, at, reason };
+        const next: ProgramEvent = { ...event, status, statusHistory: [...event.statusHistory, change], updatedAt: at };
+        await this.replaceIn(trx, next);
+        return next;
+      }),
+    );
+  }
+}
+
+export function eventRepository(ctx: StoreContext): EventRepository {
+  return new Events(ctx, {
+    table: 'events',
+    noun: 'event',
+    columns: (event) => ({
+      program_id: event.programId,
+      source: event.source,
+      external_id: event.externalId ?? null,
+      status: event.status,
+      start_ts: eventStart(event),
+      end_ts: eventEnd(event),
+    }),
+    conditions: (eb, filter) => {
+      const conditions = equalities(eb, [
+        ['program_id', filter.programId],
+        ['status', filter.status],
+      ]);
+      // Overlap of [start, end) with [from, to).
+      if (filter.to !== undefined) conditions.push(eb('start_ts', '<', filter.to));
+      if (filter.from !== undefined) conditions.push(eb('end_ts', '>', filter.from));
+      return conditions;
+    },
+    orderBy: ['start_ts', 'id'],
+  });
+}
+
+class Commands extends DocumentRepository<Command, CommandFilter> implements CommandRepository {
+  transition(
+    id: string,
+    status: CommandStatus,
+    at: EpochMs,
+    detail?: string,
+    patch?: Partial<Pick<Command, 'readBack' | 'error' | 'attempts'>>,
+  ): Promise<Command> {
+    return guard(`transition command ${id}`, () =>
+      this.ctx.db.transaction().execute(async (trx) => {
+        const command = await this.lockedGet(trx, id);
+        if (!canTransition(command.status, status))
+          throw new GridseamError(
+            'GW_ERR_INVALID_TRANSITION',
+            `command ${id} cannot move from ${command.status} to ${status}`,
+          );
+        const change = detail === undefined ? { status, at } : { status, at, detail };
+        const next: Command = { ...command, status, updatedAt: at, history: [...command.history, change] };
+        if (patch?.readBack !== undefined) next.readBack = patch.readBack;
+        if (patch?.error !== undefined) next.error = patch.error;
+        if (patch?.attempts !== undefined) next.attempts = patch.attempts;
+        await this.replaceIn(trx, next);
+        return next;
+      }),
+    );
+  }
+}
+
+export function commandRepository(ctx: StoreContext): CommandRepository {
+  return new Commands(ctx, {
+    table: 'commands',
+    noun: 'command',
+    columns: (command) => ({ device_id: command.deviceId, status: command.status, created_at: command.createdAt }),
+    conditions: (eb, filter) =>
+      equalities(eb, [
+        ['device_id', filter.deviceId],
+        ['status', filter.status],
+      ]),
+    orderBy: ['created_at', 'id'],
+  });
+}
+
+function membershipOf(row: { group_id: string; device_id: string; valid_from: number; valid_to: number | null }) {
+  const membership: Membership = { groupId: row.group_id, deviceId: row.device_id, validFrom: Number(row.valid_from) };
+  if (row.valid_to !== null) membership.validTo = Number(row.valid_to);
+  return membership;
+}
+
+export function membershipRepository(ctx: StoreContext): MembershipRepository {
+  const { db } = ctx;
+  return {
+    add(membership) {
+      return guard(`add device ${membership.deviceId} to group ${membership.groupId}`, async () => {
+        await db
+          .insertInto('memberships')
+          .values({
+            group_id: membership.groupId,
+            device_id: membership.deviceId,
+            valid_from: membership.validFrom,
+            valid_to: membership.validTo ?? null,
+          })
+          .execute();
+        return membershipOf({
+          group_id: membership.groupId,
+          device_id: membership.deviceId,
+          valid_from: membership.validFrom,
+          valid_to: membership.validTo ?? null,
+        });
+      });
+    },
+    end(groupId, deviceId, validTo) {
+      return guard(`end membership of device ${deviceId} in group ${groupId}`, async () => {
+        const row = await db
+          .updateTable('memberships')
+          .set({ valid_to: validTo })
+          .where('group_id', '=', groupId)
+          .where('device_id', '=', deviceId)
+          .where('valid_to', 'is', null)
+          .returning(['group_id', 'device_id', 'valid_from', 'valid_to'])
+          .executeTakeFirst();
+        if (row === undefined)
+          throw new GridseamError('GW_ERR_NOT_FOUND', `device ${deviceId} has no open membership in group ${groupId}`);
+        return membershipOf(row);
+      });
+    },
+    list(filter) {
+      return guard('list memberships', async () => {
+        let query = db.selectFrom('memberships').select(['group_id', 'device_id', 'valid_from', 'valid_to']);
+        if (filter.groupId !== undefined) query = query.where('group_id', '=', filter.groupId);
+        if (filter.deviceId !== undefined) query = query.where('device_id', '=', filter.deviceId);
+        const rows = await query.orderBy('valid_from').orderBy('id').execute();
+        return rows.map(membershipOf);
+      });
+    },
+    membersAt(groupId, at) {
+      return guard(`members of group ${groupId}`, async () => {
+        const rows = await db
+          .selectFrom('memberships')
+          .select('device_id')
+          .distinct()
+          .where('group_id', '=', groupId)
+          .where('valid_from', '<=', at)
+          .where((eb) => eb.or([eb('valid_to', 'is', null), eb('valid_to', '>', at)]))
+          .orderBy('device_id')
+          .execute();
+        return rows.map((row) => row.device_id);
+      });
+    },
+  };
+}
+
+export function auditLog(ctx: StoreContext): AuditLog {
+  const { db } = ctx;
+  return {
+    append(entry) {
+      return guard(`append audit ${entry.action}`, async () => {
+        const row = await db
+          .insertInto('audit_log')
+          .values({
+            at: entry.at,
+            actor: entry.actor,
+            action: entry.action,
+            target_type: entry.targetType,
+            target_id: entry.targetId ?? null,
+            detail: entry.detail === undefined ? null : JSON.stringify(entry.detail),
+          })
+          .returning('seq')
+          .executeTakeFirstOrThrow();
+        const appended: AuditEntry = {
+          seq: Number(row.seq),
+          at: entry.at,
+          actor: entry.actor,
+          action: entry.action,
+          targetType: entry.targetType,
+        };
+        if (entry.targetId !== undefined) appended.targetId = entry.targetId;
+        if (entry.detail !== undefined) appended.detail = entry.detail;
+        return appended;
+      });
+    },
+    list(filter?: AuditFilter) {
+      return guard('list audit entries', async () => {
+        const { limit, offset } = pageOf(filter);
+        if (limit === 0) return [];
+        let query = db.selectFrom('audit_log').selectAll();
+        if (filter?.from !== undefined) query = query.where('at', '>=', filter.from);
+        if (filter?.to !== undefined) query = query.where('at', '<', filter.to);
+        if (filter?.actor !== undefined) query = query.where('actor', '=', filter.actor);
+        if (filter?.targetType !== undefined) query = query.where('target_type', '=', filter.targetType);
+        if (filter?.targetId !== undefined) query = query.where('target_id', '=', filter.targetId);
+        const rows = await query.orderBy('seq').limit(limit).offset(offset).execute();
+        return rows.map((row) => {
+          const entry: AuditEntry = {
+            seq: Number(row.seq),
+            at: Number(row.at),
+            actor: row.actor,
+            action: row.action,
+            targetType: row.target_type,
+          };
+          if (row.target_id !== null) entry.targetId = row.target_id;
+          if (row.detail !== null && row.detail !== undefined)
+            entry.detail = parseDoc<Record<string, unknown>>(row.detail);
+          return entry;
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { type RetentionOptions, startRetention } from './retention.ts';
+export { TelemetryWriter, type TelemetryWriterOptions } from './writer.ts';

@@ -1,0 +1,146 @@
+import { GridseamError, type Reading } from '@gridseam/model';
+import type { Logger } from 'pino';
+import type { TelemetryStore } from '../store/types.ts';
+
+export { type RetentionOptions, startRetention } from './retention.ts';
+
+export interface TelemetryWriterOptions {
+  /** Commit once this many readings are buffered (default 5000). */
+  batchSize?: number;
+  /** Commit what is buffered at most this long after the first reading arrived (default 1000 ms). */
+  flushIntervalMs?: number;
+  logger?: Logger;
+}
+
+interface Pending {
+  readings: readonly Reading[];
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Gathers readings from many producers into batches for `TelemetryStore.write`: a batch is
+ * committed when batchSize readings are buffered or flushIntervalMs after its first reading,
+ * whichever comes first. The promise of `add` resolves only once its readings are committed
+ * (acknowledged = durable) and rejects if their batch fails, so a producer such as a bus
+ * consumer acknowledges upstream only what is stored. Batches are written one at a time, in
+ * arrival order, so a later re-delivery of a reading replaces an earlier one. One `add` is never
+ * split across batches.
+ */
+export class TelemetryWriter {
+  readonly #sink: Pick<TelemetryStore, 'write'>;
+  readonly #batchSize: number;
+  readonly #flushIntervalMs: number;
+  readonly #logger: Logger | undefined;
+  #pending: Pending[] = [];
+  #buffered = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** Drains run one after another on this chain; it never rejects. */
+  #tail: Promise<void> = Promise.resolve();
+  #sizeDrainQueued = false;
+  #closed = false;
+
+  constructor(sink: Pick<TelemetryStore, 'write'>, options: TelemetryWriterOptions = {}) {
+    this.#sink = sink;
+    this.#batchSize = Math.max(1, Math.trunc(options.batchSize ?? 5000));
+    this.#flushIntervalMs = Math.max(0, options.flushIntervalMs ?? 1000);
+    this.#logger = options.logger;
+  }
+
+  /** Readings buffered and not yet handed to the store. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** Buffers readings; resolves once they are committed, rejects if their batch fails. */
+  add(readings: readonly Reading[]): Promise<void> {
+    if (this.#closed)
+      return Promise.reject(new GridseamError('GW_ERR_STORE_UNAVAILABLE', 'telemetry writer is closed'));
+    if (readings.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ readings, resolve, reject });
+      this.#buffered += readings.length;
+      if (this.#buffered >= this.#batchSize) {
+        if (!this.#sizeDrainQueued) {
+          this.#sizeDrainQueued = true;
+          void this.#schedule(false);
+        }
+      } else {
+        this.#arm();
+      }
+    });
+  }
+
+  /** Same as add (the name a bus handler reads best with). */
+  write(readings: readonly Reading[]): Promise<void> {
+    return this.add(readings);
+  }
+
+  /** Commits everything buffered now; resolves when done (failed batches reject their own adds, not this). */
+  flush(): Promise<void> {
+    return this.#schedule(true);
+  }
+
+  /** Refuses further readings and commits what is buffered. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#schedule(true);
+    this.#disarm();
+  }
+
+  #arm(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#schedule(true);
+    }, this.#flushIntervalMs);
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #schedule(force: boolean): Promise<void> {
+    const run = this.#tail.then(() => this.#drain(force));
+    this.#tail = run;
+    return run;
+  }
+
+  /** Writes full batches, and with force also the remainder; re-arms the timer for what is left. */
+  async #drain(force: boolean): Promise<void> {
+    if (!force) this.#sizeDrainQueued = false;
+    while (this.#pending.length > 0 && (force || this.#buffered >= this.#batchSize)) {
+      this.#disarm();
+      await this.#commit(this.#takeBatch());
+    }
+    if (this.#pending.length > 0 && !this.#closed) this.#arm();
+  }
+
+  #takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    let count = 0;
+    while (
+      this.#pending.length > 0 &&
+      (batch.length === 0 || count + (this.#pending[0]?.readings.length ?? 0) <= this.#batchSize)
+    ) {
+      const next = this.#pending.shift() as Pending;
+      batch.push(next);
+      count += next.readings.length;
+    }
+    this.#buffered -= count;
+    return batch;
+  }
+
+  async #commit(batch: readonly Pending[]): Promise<void> {
+    const readings = batch.length === 1 ? (batch[0] as Pending).readings : batch.flatMap((p) => p.readings);
+    try {
+      await this.#sink.write(readings);
+    } catch (error) {
+      this.#logger?.error({ err: error, readings: readings.length }, 'telemetry batch failed; its producers are told');
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    for (const pending of batch) pending.resolve();
+  }
+}

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { Reading } from '@gridseam/model';
+import { sql } from 'kysely';
+import { openStore, storeInternals } from '../../src/store/index.ts';
+import { MERGE_THRESHOLD } from '../../src/store/sqlite.ts';
+import { device, site, storeContract } from './contract.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'gridseam-store-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+storeContract('SQLite store (in memory)', {
+  open: () => openStore({ kind: 'sqlite', path: ':memory:' }),
+  dispose: (store) => store.close(),
+});
+
+storeContract('SQLite store (file)', {
+  open: () => openStore({ kind: 'sqlite', path: join(dir, `contract-${files++}.db`) }),
+  dispose: (store) => store.close(),
+});
+
+describe('SQLite store specifics', () => {
+  test('a file store runs WAL with foreign keys on, synchronous NORMAL and a busy timeout', async () => {
+    const store = await openStore({ kind: 'sqlite', path: join(dir, 'pragmas.db') });
+    try {
+      const { db } = storeInternals(store);
+      const pragma = async (name: string) =>
+        Object.values((await sql.raw(`PRAGMA ${name}`).execute(db)).rows[0] as Record<string, unknown>)[0];
+      assert.equal(await pragma('journal_mode'), 'wal');
+      assert.equal(await pragma('foreign_keys'), 1);
+      assert.equal(await pragma('synchronous'), 1); // NORMAL
+      assert.equal(await pragma('busy_timeout'), 5000);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('acknowledged writes survive close and reopen', async () => {
+    const path = join(dir, 'reopen.db');
+    const readings: Reading[] = Array.from({ length: 537 }, (_, i) => ({
+      deviceId: 'd1',
+      ts: 1_700_000_000_000 + i * 1000,
+      measurand: 'activePower',
+      value: i - 250,
+      unit: 'W',
+    }));
+    const first = await openStore({ kind: 'sqlite', path });
+    assert.equal((await first.migrate()).length, 3);
+    await first.sites.create(site('s1'));
+    await first.devices.create(device('d1', 's1'));
+    assert.equal(await first.telemetry.write(readings), 537);
+    const entry = await first.audit.append({ at: 1, actor: 'alice', action: 'site.create', targetType: 'site' });
+    await first.close();
+
+    const second = await openStore({ kind: 'sqlite', path });
+    try {
+      assert.deepEqual(await second.migrate(), []);
+      assert.deepEqual(await second.devices.get('d1'), device('d1', 's1'));
+      assert.deepEqual(
+        await second.telemetry.query({ deviceId: 'd1', measurand: 'activePower', from: 0, to: 2e12 }),
+        readings,
+      );
+      assert.deepEqual(await second.audit.list(), [entry]);
+      const next = await second.audit.append({ at: 2, actor: 'alice', action: 'site.update', targetType: 'site' });
+      assert.ok(next.seq > entry.seq);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('a file that cannot be opened is GW_ERR_STORE_UNAVAILABLE (retryable)', async () => {
+    await assert.rejects(openStore({ kind: 'sqlite', path: join(dir, 'no-such-dir', 'x.db') }), (error: unknown) => {
+      const e = error as { code?: string; retryable?: boolean };
+      assert.equal(e.code, 'GW_ERR_STORE_UNAVAILABLE');
+      assert.equal(e.retryable, true);
+      return true;
+    });
+  });
+
+  test('telemetry writes wait for an open kysely transaction instead of joining it', async () => {
+    const store = await openStore({ kind: 'sqlite', path: ':memory:' });
+    try {
+      await store.migrate();
+      const { db } = storeInternals(store);
+      const reading: Reading = { deviceId: 'd1', ts: 1, measurand: 'activePower', value: 1, unit: 'W' };
+      let write: Promise<number> | undefined;
+      await assert.rejects(
+        db.transaction().execute(async (trx) => {
+          await sql`INSERT INTO sites (id, doc) VALUES ('s1', '{}')`.execute(trx);
+          write = store.telemetry.write([reading]);
+          await new Promise((resolve) => setImmediate(resolve));
+          throw new Error('roll back');
+        }),
+        /roll back/,
+      );
+      assert.equal(await write, 1);
+      assert.equal(await store.sites.get('s1'), undefined);
+      assert.equal((await store.telemetry.latest('d1')).length, 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('the telemetry inbox is merged at the threshold and before reads; the later delivery wins', async () => {
+    const store = await openStore({ kind: 'sqlite', path: ':memory:' });
+    try {
+      await store.migrate();
+      const { db } = storeInternals(store);
+      const inbox = async () =>
+        Number((await sql<{ n: number }>`SELECT count(*) AS n FROM readings_inbox`.execute(db)).rows[0]?.n);
+      const stored = async () =>
+        Number((await sql<{ n: number }>`SELECT count(*) AS n FROM readings`.execute(db)).rows[0]?.n);
+      const at = (ts: number, value: number): Reading => ({
+        deviceId: 'd1',
+        ts,
+        measurand: 'voltage',
+        value,
+        unit: 'V',
+      });
+
+      await store.telemetry.write([at(1, 230), at(2, 231)]);
+      assert.equal(await inbox(), 2);
+      assert.equal(await stored(), 0);
+      // A read merges first, so it sees every acknowledged reading.
+      assert.equal((await store.telemetry.latest('d1'))[0]?.value, 231);
+      assert.equal(await inbox(), 0);
+      // A re-delivery after the merge replaces the merged value.
+      await store.telemetry.write([at(2, 240), at(2, 241)]);
+      assert.deepEqual(await store.telemetry.query({ deviceId: 'd1', measurand: 'voltage', from: 0, to: 10 }), [
+        at(1, 230),
+        at(2, 241),
+      ]);
+
+      // Crossing the threshold merges at the end of the write.
+      const many = Array.from({ length: MERGE_THRESHOLD + 3 }, (_, i) => at(1000 + i, i % 500));
+      await store.telemetry.write(many.slice(0, MERGE_THRESHOLD - 10));
+      assert.equal(await inbox(), MERGE_THRESHOLD - 10);
+      await store.telemetry.write(many.slice(MERGE_THRESHOLD - 10));
+      assert.equal(await inbox(), 0);
+      assert.equal(await stored(), MERGE_THRESHOLD + 3 + 2);
+    } finally {
+      await store.close();
+    }
+  });
+});
