@@ -60,6 +60,8 @@ export interface SubscribeOptions {
   key?: string;
   /** Deliveries before a message that keeps failing is dropped and logged (default 5). */
   maxDeliver?: number;
+  /** Handlers of this subscription running at once, each on a different key (default 16). */
+  concurrency?: number;
 }
 
 export type Handler<T> = (message: BusMessage<T>) => Promise<void> | void;
@@ -84,9 +86,58 @@ export interface Bus {
     handler: Handler<TopicMap[K]>,
     options?: SubscribeOptions,
   ): Promise<Subscription>;
+  /** Counters since the bus was opened (for metrics and tests). */
+  stats(): BusStats;
   close(): Promise<void>;
 }
 
-export type BusConfig =
-  | { kind: 'memory' }
-  | { kind: 'nats'; servers: string | string[] /** Stream and subject prefix; default 'gridseam'. */; prefix?: string };
+/** Monotonic counters of one bus instance. */
+export interface BusStats {
+  /** Messages accepted by publish (duplicates not counted). */
+  published: number;
+  /** Publishes or deliveries dropped because their id was already seen. */
+  duplicates: number;
+  /** Handler calls that succeeded. */
+  handled: number;
+  /** Handler calls that threw or rejected (each attempt counts). */
+  failed: number;
+  /** Messages given up on after maxDeliver failed deliveries. */
+  deadLettered: number;
+  /** Messages on the bus that could not be decoded (NATS: not JSON or not an envelope); dropped. */
+  malformed: number;
+  /** Messages dropped because a bounded queue was full (memory bus only). */
+  overflowed: number;
+}
+
+export interface MemoryBusConfig {
+  kind: 'memory';
+  /** First retry delay after a handler failure; doubles per attempt, capped at 30 s (default 250 ms). */
+  retryBackoffMs?: number;
+  /** Messages kept per durable group while it has no live subscriber (default 10,000; oldest dropped). */
+  maxBacklog?: number;
+}
+
+export interface NatsBusConfig {
+  kind: 'nats';
+  servers: string | string[];
+  /** Stream and subject prefix; default 'gridseam' (stream 'GRIDSEAM', subjects 'gridseam.>'). */
+  prefix?: string;
+  /** First retry delay after a handler failure; doubles per attempt, capped at 30 s (default 250 ms). */
+  retryBackoffMs?: number;
+  /** How long the server waits for an ack before redelivering (default 30 s). */
+  ackWaitMs?: number;
+  /** Stream retention: messages older than this are removed (default 7 days). */
+  maxAgeMs?: number;
+  /** JetStream de-duplication window for Nats-Msg-Id (default 2 minutes). */
+  duplicateWindowMs?: number;
+  /** Stream size limit in bytes, oldest removed first (default unlimited: max age bounds it). */
+  maxBytes?: number;
+  /** Unacknowledged messages one consumer may have out at once; bounds client memory (default 1,000). */
+  maxAckPending?: number;
+  /** How long publish waits for the stream's acknowledgement (default 5 s). */
+  publishTimeoutMs?: number;
+  /** Delay between reconnect attempts (default 1 s; the client retries forever). */
+  reconnectWaitMs?: number;
+}
+
+export type BusConfig = MemoryBusConfig | NatsBusConfig;
