@@ -23,6 +23,8 @@ export interface ApiOptions {
   bodyLimitBytes?: number;
   /** Metrics registry to expose at /metrics; a fresh one is made when absent. */
   metrics?: Registry;
+  /** Serve /metrics without a token (for a scraper on a trusted network). Default false: a viewer token is needed. */
+  publicMetrics?: boolean;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
 }

@@ -1,0 +1,76 @@
+import { ROLES, type Role } from './types.ts';
+
+/** 'public' needs no token; a role needs a token of that role or a more powerful one. */
+export type Access = 'public' | Role;
+
+/**
+ * Who may call what, as data: `METHOD /route/pattern` -> the least role allowed. A route missing
+ * here cannot be registered (buildApi fails at start-up), so a new route is never open by accident.
+ * HEAD follows GET. /metrics is 'viewer' unless ApiOptions.publicMetrics is set.
+ */
+export const RBAC_RULES: Readonly<Record<string, Access>> = {
+  'GET /api/health': 'public',
+  'GET /openapi.json': 'public',
+  'GET /metrics': 'viewer',
+
+  'GET /api/sites': 'viewer',
+  'GET /api/sites/:id': 'viewer',
+  'POST /api/sites': 'operator',
+  'PUT /api/sites/:id': 'operator',
+  'DELETE /api/sites/:id': 'admin',
+
+  'GET /api/devices': 'viewer',
+  'GET /api/devices/:id': 'viewer',
+  'POST /api/devices': 'operator',
+  'PUT /api/devices/:id': 'operator',
+  'DELETE /api/devices/:id': 'admin',
+  'POST /api/devices/:id/setpoints': 'operator',
+  'GET /api/devices/:id/commands': 'viewer',
+  'GET /api/commands/:id': 'viewer',
+  'GET /api/devices/:id/telemetry': 'viewer',
+  'GET /api/devices/:id/telemetry/latest': 'viewer',
+
+  'GET /api/groups': 'viewer',
+  'GET /api/groups/:id': 'viewer',
+  'POST /api/groups': 'operator',
+  'PUT /api/groups/:id': 'operator',
+  'DELETE /api/groups/:id': 'admin',
+  'GET /api/groups/:id/members': 'viewer',
+  'POST /api/groups/:id/members': 'operator',
+  'POST /api/groups/:id/members/:deviceId/end': 'operator',
+
+  'GET /api/programs': 'viewer',
+  'GET /api/programs/:id': 'viewer',
+  'POST /api/programs': 'operator',
+  'PUT /api/programs/:id': 'operator',
+  'DELETE /api/programs/:id': 'admin',
+
+  'GET /api/events': 'viewer',
+  'GET /api/events/:id': 'viewer',
+  'POST /api/events': 'operator',
+  'PUT /api/events/:id': 'operator',
+  'DELETE /api/events/:id': 'admin',
+  'POST /api/events/:id/status': 'operator',
+
+  'GET /api/enrolments': 'viewer',
+  'GET /api/enrolments/:id': 'viewer',
+  'POST /api/enrolments': 'operator',
+  'PUT /api/enrolments/:id': 'operator',
+  'DELETE /api/enrolments/:id': 'admin',
+
+  'GET /api/audit': 'admin',
+};
+
+export function ruleKey(method: string, url: string): string {
+  return `${method === 'HEAD' ? 'GET' : method} ${url}`;
+}
+
+/** The access rule of a route, or undefined when the table has none. */
+export function accessFor(method: string, url: string, rules: Readonly<Record<string, Access>> = RBAC_RULES) {
+  return Object.hasOwn(rules, ruleKey(method, url)) ? rules[ruleKey(method, url)] : undefined;
+}
+
+/** Roles are ordered (ROLES): each may do everything the ones before it may. */
+export function roleAllows(role: Role, required: Role): boolean {
+  return ROLES.indexOf(role) >= ROLES.indexOf(required);
+}
