@@ -1,0 +1,6 @@
+export { type ConfigIssue, keyPathOf } from './issues.ts';
+export { type LoadedConfig, loadConfig, MAX_ALIAS_COUNT, MAX_CONFIG_BYTES, parseConfig } from './load.ts';
+export * from './schema.ts';
+export { type SeedResult, seedFleet } from './seed.ts';
+export { isSqliteFile, prepareStoreLocation } from './store-location.ts';
+export { resolveApiTokens, sha256Hex } from './tokens.ts';
