@@ -63,9 +63,15 @@ export function check<S extends TSchema>(schema: S, value: unknown): ValidationR
   return { ok: false, issues: [...nonFinite, ...issuesFrom(validateFn.errors ?? [])] };
 }
 
+/** Escapes a property name for a JSON Pointer (RFC 6901 section 3). */
+function pointerToken(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
 /**
- * JSON cannot carry NaN or Infinity, but values built in-process can, and JSON Schema's
- * `type: number` accepts them. Every number in the model must be finite.
+ * JSON text cannot spell NaN or Infinity, but JSON.parse turns an overflowing literal such as
+ * 1e400 into Infinity, values built in-process can be NaN, and JSON Schema's `type: number`
+ * accepts both. Every number in the model must be finite.
  */
 function nonFiniteNumbers(value: unknown, path: string, issues: ValidationIssue[]): ValidationIssue[] {
   if (typeof value === 'number') {
@@ -73,7 +79,7 @@ function nonFiniteNumbers(value: unknown, path: string, issues: ValidationIssue[
   } else if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) nonFiniteNumbers(value[i], `${path}/${i}`, issues);
   } else if (typeof value === 'object' && value !== null) {
-    for (const [key, child] of Object.entries(value)) nonFiniteNumbers(child, `${path}/${key}`, issues);
+    for (const [key, child] of Object.entries(value)) nonFiniteNumbers(child, `${path}/${pointerToken(key)}`, issues);
   }
   return issues;
 }

@@ -1,7 +1,13 @@
-import { ERROR_CODES, type ErrorCode, GridseamError, type ValidationIssue, validationError } from '@gridseam/model';
+import {
+  check,
+  ERROR_CODES,
+  type ErrorCode,
+  GridseamError,
+  type ValidationIssue,
+  validationError,
+} from '@gridseam/model';
 import type { FastifySchemaCompiler } from 'fastify';
 import type { TSchema } from 'typebox';
-import { checkValue } from '../registry/validation.ts';
 
 const PART_NAMES: Readonly<Record<string, string>> = {
   body: 'request body',
@@ -38,7 +44,7 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
   const what = PART_NAMES[part] ?? part;
   return (value: unknown) => {
     const input = part === 'body' ? value : coerceScalars(schema, value);
-    const result = checkValue(schema, input);
+    const result = check(schema, input);
     return result.ok ? { value: input } : { error: validationError(what, result.issues) };
   };
 };

@@ -9,8 +9,21 @@ export const DEFAULT_CONCURRENCY = 16;
 export const DEFAULT_RETRY_BACKOFF_MS = 250;
 const MAX_RETRY_BACKOFF_MS = 30_000;
 
-/** Subject-safe: one NATS subject token, so no '.', '*', '>' or whitespace. */
-const KEY_PATTERN = /^[A-Za-z0-9_:-]{1,128}$/;
+/**
+ * Keys use the model's id alphabet (plus '_', the default key), so any device or program id is a
+ * key as it is. '.' separates NATS subject tokens, so transports that put the key in a subject
+ * encode it with keyToken / keyFromToken.
+ */
+const KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** A key as one subject token: '.' becomes '~' ('~' never occurs in a key). */
+export function keyToken(key: string): string {
+  return key.replaceAll('.', '~');
+}
+
+export function keyFromToken(token: string): string {
+  return token.replaceAll('~', '.');
+}
 /** Visible ASCII only: the id travels in the Nats-Msg-Id header. */
 const ID_PATTERN = /^[\x21-\x7e]{1,256}$/;
 const GROUP_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -41,7 +54,7 @@ export function assertTopic(topic: unknown): asserts topic is Topic {
 
 export function assertKey(key: unknown, path = '/key'): asserts key is string {
   if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
-    throw invalid(path, `must match ${KEY_PATTERN.source} (a subject token: no '.', '*', '>' or whitespace)`);
+    throw invalid(path, `must match ${KEY_PATTERN.source} (an id: no '*', '>', '~' or whitespace)`);
   }
 }
 

@@ -25,6 +25,8 @@ import {
   emptyStats,
   errorInfo,
   KeyedQueue,
+  keyFromToken,
+  keyToken,
   type ResolvedSubscribe,
   resolvePublish,
   resolveSubscribe,
@@ -65,7 +67,7 @@ export function streamNameFor(prefix: string): string {
 
 /** Subject of one message: `<prefix>.<topic token>.<key>`. */
 export function subjectFor(prefix: string, topic: Topic, key: string): string {
-  return `${prefix}.${TOPIC_TOKENS[topic]}.${key}`;
+  return `${prefix}.${TOPIC_TOKENS[topic]}.${keyToken(key)}`;
 }
 
 /**
@@ -108,7 +110,7 @@ const textEncoder = new TextEncoder();
 export function decodeMessage(prefix: string, subject: string, data: Uint8Array): WireEnvelope | string {
   const tokens = subject.split('.');
   const topic = tokens.length === 3 && tokens[0] === prefix ? topicFromToken(tokens[1] ?? '') : undefined;
-  const key = tokens[2];
+  const key = tokens[2] === undefined ? undefined : keyFromToken(tokens[2]);
   if (!topic || key === undefined) return `unexpected subject ${subject}`;
   let body: unknown;
   try {
@@ -366,7 +368,7 @@ export class NatsBus implements Bus {
   ): Promise<Subscription> {
     this.#assertOpen();
     const resolved = resolveSubscribe(topic, handler, options);
-    const filterSubject = `${this.prefix}.${TOPIC_TOKENS[topic]}.${resolved.key ?? '*'}`;
+    const filterSubject = `${this.prefix}.${TOPIC_TOKENS[topic]}.${resolved.key === undefined ? '*' : keyToken(resolved.key)}`;
     const config: Partial<ConsumerConfig> = {
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.New,

@@ -6,5 +6,5 @@ export {
   MembershipEndInput,
   MembershipInput,
 } from './inputs.ts';
-export { type Actor, busKeyFor, FleetRegistry, type FleetRegistryOptions } from './registry.ts';
-export { checkValue, nonFiniteIssues, validated } from './validation.ts';
+export { type Actor, FleetRegistry, type FleetRegistryOptions } from './registry.ts';
+export { validated } from './validation.ts';

@@ -53,15 +53,6 @@ export interface FleetRegistryOptions {
 /** Who did it: an API token's name, 'system', or a protocol endpoint's identity. */
 export type Actor = string;
 
-/**
- * The bus routing key for an entity id. Model ids may contain '.', bus keys may not (a key is one
- * NATS subject token), so '.' becomes '_'. Subscribers filtering by key use the same mapping; the
- * payload always carries the real id.
- */
-export function busKeyFor(id: string): string {
-  return id.replaceAll('.', '_');
-}
-
 function notFound(kind: string, id: string): GridseamError {
   return new GridseamError('GW_ERR_NOT_FOUND', `${kind} ${id} not found`);
 }
@@ -347,7 +338,7 @@ export class FleetRegistry {
     );
     const created = await this.#store.events.create(event);
     await this.#audit(actor, 'event.create', 'event', event.id, { programId: event.programId, status });
-    await this.#bus.publish('program.event', created, { key: busKeyFor(created.programId) });
+    await this.#bus.publish('program.event', created, { key: created.programId });
     return created;
   }
 
@@ -388,7 +379,7 @@ export class FleetRegistry {
     );
     const updated = await this.#store.events.update(event);
     await this.#audit(actor, 'event.update', 'event', event.id, { changed: changedKeys(existing, event) });
-    await this.#bus.publish('program.event', updated, { key: busKeyFor(updated.programId) });
+    await this.#bus.publish('program.event', updated, { key: updated.programId });
     return updated;
   }
 
@@ -407,7 +398,7 @@ export class FleetRegistry {
       to: change.status,
       ...(change.reason === undefined ? {} : { reason: change.reason }),
     });
-    await this.#bus.publish('program.event', updated, { key: busKeyFor(updated.programId) });
+    await this.#bus.publish('program.event', updated, { key: updated.programId });
     return updated;
   }
 
@@ -477,7 +468,7 @@ export class FleetRegistry {
   /**
    * Accepts an operator's manual setpoint: validates it against the model and the device's
    * declared controls, persists a 'pending' Command, audits it and publishes it on the bus topic
-   * 'command' (key = busKeyFor(device id)). Delivery is not done here: the control engine consumes that
+   * 'command' (key = device id). Delivery is not done here: the control engine consumes that
    * topic, arbitrates against other sources and hands the setpoint to the device's adapter.
    */
   async submitSetpoint(deviceId: string, request: SetpointRequest, actor: Actor): Promise<Command> {
@@ -533,7 +524,7 @@ export class FleetRegistry {
       start,
       expiry,
     });
-    await this.#bus.publish('command', created, { key: busKeyFor(deviceId), id: created.id });
+    await this.#bus.publish('command', created, { key: deviceId, id: created.id });
     return created;
   }
 
