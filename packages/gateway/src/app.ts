@@ -93,17 +93,11 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     const writer = new TelemetryWriter(store.telemetry, {
       batchSize: config.telemetry.batchSize,
       flushIntervalMs: config.telemetry.flushIntervalMs,
+      // The bus hands a key's next message over only after the handler resolves, i.e. after commit.
+      idleFlushMs: options.telemetryIdleFlushMs ?? TELEMETRY_IDLE_FLUSH_MS,
       logger: telemetryLogger,
     });
     closers.push({ name: 'telemetry writer', close: () => writer.close() });
-    // A handler resolves only once its readings are committed, and the bus hands a key's next
-    // message over only after that; so when deliveries pause, every handler in flight is waiting
-    // on the writer and nothing more can arrive until it commits. Committing at such a pause,
-    // instead of at flushIntervalMs, keeps throughput from being capped at
-    // (keys x readings per message) per flush interval. batchSize still bounds a transaction, and
-    // flushIntervalMs still bounds the wait when deliveries never pause.
-    const idleFlushMs = options.telemetryIdleFlushMs ?? TELEMETRY_IDLE_FLUSH_MS;
-    let idleTimer: NodeJS.Timeout | undefined;
     const subscription = await bus.subscribe(
       'telemetry',
       (message) => {
@@ -118,13 +112,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
           );
           return;
         }
-        const committed = writer.write(checked.value);
-        if (idleTimer !== undefined) clearTimeout(idleTimer);
-        idleTimer = setTimeout(() => {
-          idleTimer = undefined;
-          void writer.flush();
-        }, idleFlushMs);
-        return committed;
+        return writer.write(checked.value);
       },
       { group: TELEMETRY_STORE_GROUP, concurrency: TELEMETRY_SUBSCRIBER_CONCURRENCY },
     );
@@ -134,7 +122,6 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
         // Closing stops new deliveries at once; the handlers in flight wait for their readings to
         // be committed, so commit them now rather than at the next flush interval.
         const unsubscribed = subscription.close();
-        if (idleTimer !== undefined) clearTimeout(idleTimer);
         await writer.flush();
         await unsubscribed;
       },

@@ -9,6 +9,14 @@ export interface TelemetryWriterOptions {
   batchSize?: number;
   /** Commit what is buffered at most this long after the first reading arrived (default 1000 ms). */
   flushIntervalMs?: number;
+  /**
+   * Also commit when no reading has arrived for this long (default: off). A producer that waits
+   * for its readings to commit before sending more (a bus consumer acknowledging after commit,
+   * with one message per key in flight) stalls until the writer commits; committing at such a
+   * pause, instead of at flushIntervalMs, keeps its throughput from being capped at
+   * (keys x readings per message) per flush interval.
+   */
+  idleFlushMs?: number;
   logger?: Logger;
 }
 
@@ -31,6 +39,8 @@ export class TelemetryWriter {
   readonly #sink: Pick<TelemetryStore, 'write'>;
   readonly #batchSize: number;
   readonly #flushIntervalMs: number;
+  readonly #idleFlushMs: number | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
   readonly #logger: Logger | undefined;
   #pending: Pending[] = [];
   #buffered = 0;
@@ -44,6 +54,7 @@ export class TelemetryWriter {
     this.#sink = sink;
     this.#batchSize = Math.max(1, Math.trunc(options.batchSize ?? 5000));
     this.#flushIntervalMs = Math.max(0, options.flushIntervalMs ?? 1000);
+    this.#idleFlushMs = options.idleFlushMs === undefined ? undefined : Math.max(0, options.idleFlushMs);
     this.#logger = options.logger;
   }
 
@@ -68,6 +79,7 @@ export class TelemetryWriter {
       } else {
         this.#arm();
       }
+      this.#armIdle();
     });
   }
 
@@ -84,6 +96,8 @@ export class TelemetryWriter {
   /** Refuses further readings and commits what is buffered. */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     await this.#schedule(true);
     this.#disarm();
   }
@@ -94,6 +108,15 @@ export class TelemetryWriter {
       this.#timer = undefined;
       void this.#schedule(true);
     }, this.#flushIntervalMs);
+  }
+
+  #armIdle(): void {
+    if (this.#idleFlushMs === undefined) return;
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#buffered > 0) void this.#schedule(true);
+    }, this.#idleFlushMs);
   }
 
   #disarm(): void {
