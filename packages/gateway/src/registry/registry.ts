@@ -23,6 +23,7 @@ import {
 } from '@gridseam/model';
 import type { Bus } from '../bus/types.ts';
 import type {
+  AuditDraft,
   AuditEntry,
   AuditFilter,
   Bucket,
@@ -72,8 +73,8 @@ function changedKeys(before: object, after: object): string[] {
  * fills timestamps from its clock and appends an audit entry for every write. It knows nothing of
  * HTTP; the operator API and protocol endpoints call it.
  *
- * The entity write and its audit entry are two store calls, not one transaction: a failed audit
- * append surfaces as an error after the write was committed.
+ * Each write hands its audit entry to the store call that writes (the repositories' `audit`
+ * parameter), so the write and its audit row commit in one transaction or not at all.
  */
 export class FleetRegistry {
   readonly #store: Store;
@@ -88,21 +89,22 @@ export class FleetRegistry {
     this.#newId = options.newId ?? randomUUID;
   }
 
-  async #audit(
+  /** The audit entry a write commits with. */
+  #auditEntry(
     actor: Actor,
     action: string,
     targetType: string,
     targetId: string,
     detail?: Record<string, unknown>,
-  ): Promise<void> {
-    await this.#store.audit.append({
+  ): AuditDraft {
+    return {
       at: this.#now(),
       actor,
       action,
       targetType,
       targetId,
       ...(detail === undefined ? {} : { detail }),
-    });
+    };
   }
 
   // ---- sites ----
@@ -110,9 +112,7 @@ export class FleetRegistry {
   async createSite(input: Site, actor: Actor): Promise<Site> {
     const now = this.#now();
     const site = validated(Site, { ...input, createdAt: now, updatedAt: now }, 'site');
-    const created = await this.#store.sites.create(site);
-    await this.#audit(actor, 'site.create', 'site', site.id, { name: site.name });
-    return created;
+    return this.#store.sites.create(site, this.#auditEntry(actor, 'site.create', 'site', site.id, { name: site.name }));
   }
 
   async getSite(id: string): Promise<Site> {
@@ -129,9 +129,10 @@ export class FleetRegistry {
     validated(Site, input, 'site');
     const existing = await this.getSite(input.id);
     const site: Site = { ...input, createdAt: existing.createdAt ?? this.#now(), updatedAt: this.#now() };
-    const updated = await this.#store.sites.update(site);
-    await this.#audit(actor, 'site.update', 'site', site.id, { changed: changedKeys(existing, site) });
-    return updated;
+    return this.#store.sites.update(
+      site,
+      this.#auditEntry(actor, 'site.update', 'site', site.id, { changed: changedKeys(existing, site) }),
+    );
   }
 
   /** Enrolments name devices and sites without a foreign key, so the registry guards them. */
@@ -143,8 +144,8 @@ export class FleetRegistry {
 
   async deleteSite(id: string, actor: Actor): Promise<void> {
     await this.#assertNotEnrolled({ siteId: id }, `site ${id}`);
-    if (!(await this.#store.sites.delete(id))) throw notFound('site', id);
-    await this.#audit(actor, 'site.delete', 'site', id);
+    if (!(await this.#store.sites.delete(id, this.#auditEntry(actor, 'site.delete', 'site', id))))
+      throw notFound('site', id);
   }
 
   // ---- devices ----
@@ -166,9 +167,10 @@ export class FleetRegistry {
   async createDevice(input: DeviceInput, actor: Actor): Promise<Device> {
     const device = this.#validDevice(input, this.#now());
     await this.#assertSiteExists(device.siteId, 'device');
-    const created = await this.#store.devices.create(device);
-    await this.#audit(actor, 'device.create', 'device', device.id, { siteId: device.siteId, class: device.class });
-    return created;
+    return this.#store.devices.create(
+      device,
+      this.#auditEntry(actor, 'device.create', 'device', device.id, { siteId: device.siteId, class: device.class }),
+    );
   }
 
   async getDevice(id: string): Promise<Device> {
@@ -186,15 +188,16 @@ export class FleetRegistry {
     const existing = await this.getDevice(input.id);
     const device = this.#validDevice(input, existing.createdAt ?? this.#now());
     if (device.siteId !== existing.siteId) await this.#assertSiteExists(device.siteId, 'device');
-    const updated = await this.#store.devices.update(device);
-    await this.#audit(actor, 'device.update', 'device', device.id, { changed: changedKeys(existing, device) });
-    return updated;
+    return this.#store.devices.update(
+      device,
+      this.#auditEntry(actor, 'device.update', 'device', device.id, { changed: changedKeys(existing, device) }),
+    );
   }
 
   async deleteDevice(id: string, actor: Actor): Promise<void> {
     await this.#assertNotEnrolled({ deviceId: id }, `device ${id}`);
-    if (!(await this.#store.devices.delete(id))) throw notFound('device', id);
-    await this.#audit(actor, 'device.delete', 'device', id);
+    if (!(await this.#store.devices.delete(id, this.#auditEntry(actor, 'device.delete', 'device', id))))
+      throw notFound('device', id);
   }
 
   // ---- groups and memberships ----
@@ -202,9 +205,10 @@ export class FleetRegistry {
   async createGroup(input: Group, actor: Actor): Promise<Group> {
     const now = this.#now();
     const group = validated(Group, { ...input, createdAt: now, updatedAt: now }, 'group');
-    const created = await this.#store.groups.create(group);
-    await this.#audit(actor, 'group.create', 'group', group.id, { kind: group.kind });
-    return created;
+    return this.#store.groups.create(
+      group,
+      this.#auditEntry(actor, 'group.create', 'group', group.id, { kind: group.kind }),
+    );
   }
 
   async getGroup(id: string): Promise<Group> {
@@ -221,14 +225,15 @@ export class FleetRegistry {
     validated(Group, input, 'group');
     const existing = await this.getGroup(input.id);
     const group: Group = { ...input, createdAt: existing.createdAt ?? this.#now(), updatedAt: this.#now() };
-    const updated = await this.#store.groups.update(group);
-    await this.#audit(actor, 'group.update', 'group', group.id, { changed: changedKeys(existing, group) });
-    return updated;
+    return this.#store.groups.update(
+      group,
+      this.#auditEntry(actor, 'group.update', 'group', group.id, { changed: changedKeys(existing, group) }),
+    );
   }
 
   async deleteGroup(id: string, actor: Actor): Promise<void> {
-    if (!(await this.#store.groups.delete(id))) throw notFound('group', id);
-    await this.#audit(actor, 'group.delete', 'group', id);
+    if (!(await this.#store.groups.delete(id, this.#auditEntry(actor, 'group.delete', 'group', id))))
+      throw notFound('group', id);
   }
 
   /** Opens a membership of a device in a group from validFrom (default now). */
@@ -238,9 +243,10 @@ export class FleetRegistry {
     if (!(await this.#store.devices.get(deviceId)))
       throw validationError('membership', [{ path: '/deviceId', message: `device ${deviceId} does not exist` }]);
     const membership = validated(Membership, { groupId, deviceId, validFrom: validFrom ?? this.#now() }, 'membership');
-    const added = await this.#store.memberships.add(membership);
-    await this.#audit(actor, 'membership.add', 'group', groupId, { deviceId, validFrom: membership.validFrom });
-    return added;
+    return this.#store.memberships.add(
+      membership,
+      this.#auditEntry(actor, 'membership.add', 'group', groupId, { deviceId, validFrom: membership.validFrom }),
+    );
   }
 
   /** Closes the device's open membership in the group at validTo (default now). */
@@ -254,9 +260,12 @@ export class FleetRegistry {
       throw validationError('membership end', [
         { path: '/validTo', message: `must not be before validFrom (${open.validFrom})` },
       ]);
-    const ended = await this.#store.memberships.end(groupId, deviceId, validTo);
-    await this.#audit(actor, 'membership.end', 'group', groupId, { deviceId, validTo });
-    return ended;
+    return this.#store.memberships.end(
+      groupId,
+      deviceId,
+      validTo,
+      this.#auditEntry(actor, 'membership.end', 'group', groupId, { deviceId, validTo }),
+    );
   }
 
   /** The group's membership history; with `at`, only the memberships in force at that instant. */
@@ -277,9 +286,13 @@ export class FleetRegistry {
   async createProgram(input: Program, actor: Actor): Promise<Program> {
     const now = this.#now();
     const program = validated(Program, { ...input, createdAt: now, updatedAt: now }, 'program');
-    const created = await this.#store.programs.create(program);
-    await this.#audit(actor, 'program.create', 'program', program.id, { kind: program.kind, primacy: program.primacy });
-    return created;
+    return this.#store.programs.create(
+      program,
+      this.#auditEntry(actor, 'program.create', 'program', program.id, {
+        kind: program.kind,
+        primacy: program.primacy,
+      }),
+    );
   }
 
   async getProgram(id: string): Promise<Program> {
@@ -296,14 +309,15 @@ export class FleetRegistry {
     validated(Program, input, 'program');
     const existing = await this.getProgram(input.id);
     const program: Program = { ...input, createdAt: existing.createdAt ?? this.#now(), updatedAt: this.#now() };
-    const updated = await this.#store.programs.update(program);
-    await this.#audit(actor, 'program.update', 'program', program.id, { changed: changedKeys(existing, program) });
-    return updated;
+    return this.#store.programs.update(
+      program,
+      this.#auditEntry(actor, 'program.update', 'program', program.id, { changed: changedKeys(existing, program) }),
+    );
   }
 
   async deleteProgram(id: string, actor: Actor): Promise<void> {
-    if (!(await this.#store.programs.delete(id))) throw notFound('program', id);
-    await this.#audit(actor, 'program.delete', 'program', id);
+    if (!(await this.#store.programs.delete(id, this.#auditEntry(actor, 'program.delete', 'program', id))))
+      throw notFound('program', id);
   }
 
   // ---- events ----
@@ -336,8 +350,10 @@ export class FleetRegistry {
       },
       'event',
     );
-    const created = await this.#store.events.create(event);
-    await this.#audit(actor, 'event.create', 'event', event.id, { programId: event.programId, status });
+    const created = await this.#store.events.create(
+      event,
+      this.#auditEntry(actor, 'event.create', 'event', event.id, { programId: event.programId, status }),
+    );
     await this.#bus.publish('program.event', created, { key: created.programId });
     return created;
   }
@@ -377,8 +393,10 @@ export class FleetRegistry {
       },
       'event',
     );
-    const updated = await this.#store.events.update(event);
-    await this.#audit(actor, 'event.update', 'event', event.id, { changed: changedKeys(existing, event) });
+    const updated = await this.#store.events.update(
+      event,
+      this.#auditEntry(actor, 'event.update', 'event', event.id, { changed: changedKeys(existing, event) }),
+    );
     await this.#bus.publish('program.event', updated, { key: updated.programId });
     return updated;
   }
@@ -392,19 +410,24 @@ export class FleetRegistry {
         'GW_ERR_INVALID_TRANSITION',
         `event ${id} cannot go from ${existing.status} to ${change.status}`,
       );
-    const updated = await this.#store.events.setStatus(id, change.status, change.at ?? this.#now(), change.reason);
-    await this.#audit(actor, 'event.status', 'event', id, {
-      from: existing.status,
-      to: change.status,
-      ...(change.reason === undefined ? {} : { reason: change.reason }),
-    });
+    const updated = await this.#store.events.setStatus(
+      id,
+      change.status,
+      change.at ?? this.#now(),
+      change.reason,
+      this.#auditEntry(actor, 'event.status', 'event', id, {
+        from: existing.status,
+        to: change.status,
+        ...(change.reason === undefined ? {} : { reason: change.reason }),
+      }),
+    );
     await this.#bus.publish('program.event', updated, { key: updated.programId });
     return updated;
   }
 
   async deleteEvent(id: string, actor: Actor): Promise<void> {
-    if (!(await this.#store.events.delete(id))) throw notFound('event', id);
-    await this.#audit(actor, 'event.delete', 'event', id);
+    if (!(await this.#store.events.delete(id, this.#auditEntry(actor, 'event.delete', 'event', id))))
+      throw notFound('event', id);
   }
 
   // ---- enrolments ----
@@ -429,12 +452,13 @@ export class FleetRegistry {
 
   async createEnrolment(input: Enrolment, actor: Actor): Promise<Enrolment> {
     const enrolment = await this.#validEnrolment(input, this.#now());
-    const created = await this.#store.enrolments.create(enrolment);
-    await this.#audit(actor, 'enrolment.create', 'enrolment', enrolment.id, {
-      programId: enrolment.programId,
-      ...(enrolment.deviceId === undefined ? { siteId: enrolment.siteId } : { deviceId: enrolment.deviceId }),
-    });
-    return created;
+    return this.#store.enrolments.create(
+      enrolment,
+      this.#auditEntry(actor, 'enrolment.create', 'enrolment', enrolment.id, {
+        programId: enrolment.programId,
+        ...(enrolment.deviceId === undefined ? { siteId: enrolment.siteId } : { deviceId: enrolment.deviceId }),
+      }),
+    );
   }
 
   async getEnrolment(id: string): Promise<Enrolment> {
@@ -451,16 +475,17 @@ export class FleetRegistry {
     validated(Enrolment, input, 'enrolment');
     const existing = await this.getEnrolment(input.id);
     const enrolment = await this.#validEnrolment(input, existing.createdAt ?? this.#now());
-    const updated = await this.#store.enrolments.update(enrolment);
-    await this.#audit(actor, 'enrolment.update', 'enrolment', enrolment.id, {
-      changed: changedKeys(existing, enrolment),
-    });
-    return updated;
+    return this.#store.enrolments.update(
+      enrolment,
+      this.#auditEntry(actor, 'enrolment.update', 'enrolment', enrolment.id, {
+        changed: changedKeys(existing, enrolment),
+      }),
+    );
   }
 
   async deleteEnrolment(id: string, actor: Actor): Promise<void> {
-    if (!(await this.#store.enrolments.delete(id))) throw notFound('enrolment', id);
-    await this.#audit(actor, 'enrolment.delete', 'enrolment', id);
+    if (!(await this.#store.enrolments.delete(id, this.#auditEntry(actor, 'enrolment.delete', 'enrolment', id))))
+      throw notFound('enrolment', id);
   }
 
   // ---- setpoints and commands ----
@@ -470,6 +495,10 @@ export class FleetRegistry {
    * declared controls, persists a 'pending' Command, audits it and publishes it on the bus topic
    * 'command' (key = device id). Delivery is not done here: the control engine consumes that
    * topic, arbitrates against other sources and hands the setpoint to the device's adapter.
+   *
+   * If the publish fails, the command would never be delivered: it is moved to 'failed' with the
+   * publish error (audited) so it does not linger as 'pending' beside the client's retry, and the
+   * publish error is rethrown (GW_ERR_BUS_UNAVAILABLE answers 503).
    */
   async submitSetpoint(deviceId: string, request: SetpointRequest, actor: Actor): Promise<Command> {
     const valid = validated(SetpointRequest, request, 'setpoint request');
@@ -516,16 +545,53 @@ export class FleetRegistry {
       updatedAt: now,
       history: [{ status: 'pending', at: now }],
     };
-    const created = await this.#store.commands.create(command);
-    await this.#audit(actor, 'setpoint.create', 'device', deviceId, {
-      commandId: command.id,
-      kind: setpoint.kind,
-      value: setpoint.value,
-      start,
-      expiry,
-    });
-    await this.#bus.publish('command', created, { key: deviceId, id: created.id });
+    const created = await this.#store.commands.create(
+      command,
+      this.#auditEntry(actor, 'setpoint.create', 'device', deviceId, {
+        commandId: command.id,
+        kind: setpoint.kind,
+        value: setpoint.value,
+        start,
+        expiry,
+      }),
+    );
+    try {
+      await this.#bus.publish('command', created, { key: deviceId, id: created.id });
+    } catch (publishError) {
+      await this.#failUnpublished(created, publishError, actor);
+      throw publishError;
+    }
     return created;
+  }
+
+  /**
+   * Marks a command whose publish failed as 'failed'. Best effort: if the store fails too, the
+   * command stays 'pending' and the caller still sees the publish error, which is the cause.
+   */
+  async #failUnpublished(command: Command, publishError: unknown, actor: Actor): Promise<void> {
+    const error = GridseamError.is(publishError)
+      ? { code: publishError.code, message: publishError.message }
+      : {
+          code: 'GW_ERR_INTERNAL',
+          message: publishError instanceof Error ? publishError.message : String(publishError),
+        };
+    try {
+      await this.#store.commands.transition(
+        command.id,
+        'failed',
+        this.#now(),
+        'publish on the command topic failed',
+        { error },
+        this.#auditEntry(actor, 'command.transition', 'command', command.id, {
+          deviceId: command.deviceId,
+          from: command.status,
+          to: 'failed',
+          error,
+        }),
+      );
+    } catch {
+      // Deliberately swallowed: the publish error is the one to report.
+    }
   }
 
   async getCommand(id: string): Promise<Command> {

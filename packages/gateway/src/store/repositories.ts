@@ -19,6 +19,7 @@ import type { Expression, ExpressionBuilder, Kysely, SqlBool, Transaction } from
 import { guard } from './errors.ts';
 import type { Database, Dialect, DocumentTableName } from './schema.ts';
 import type {
+  AuditDraft,
   AuditEntry,
   AuditFilter,
   AuditLog,
@@ -69,6 +70,51 @@ function loose(db: Kysely<Database> | Transaction<Database>): Kysely<LooseDataba
   return db as unknown as Kysely<LooseDatabase>;
 }
 
+/** The one audit insert: AuditLog.append and every audited write go through it. */
+async function insertAudit(db: Kysely<Database>, entry: AuditDraft): Promise<AuditEntry> {
+  const row = await db
+    .insertInto('audit_log')
+    .values({
+      at: entry.at,
+      actor: entry.actor,
+      action: entry.action,
+      target_type: entry.targetType,
+      target_id: entry.targetId ?? null,
+      detail: entry.detail === undefined ? null : JSON.stringify(entry.detail),
+    })
+    .returning('seq')
+    .executeTakeFirstOrThrow();
+  const appended: AuditEntry = {
+    seq: Number(row.seq),
+    at: entry.at,
+    actor: entry.actor,
+    action: entry.action,
+    targetType: entry.targetType,
+  };
+  if (entry.targetId !== undefined) appended.targetId = entry.targetId;
+  if (entry.detail !== undefined) appended.detail = entry.detail;
+  return appended;
+}
+
+/**
+ * Runs a single-statement write on its own or, given an audit draft, in one transaction with the
+ * audit insert, so both commit or neither does. `appendIf` lets a write that changed nothing (a
+ * delete of a missing row) leave no audit row.
+ */
+function auditedWrite<T>(
+  db: Kysely<Database>,
+  audit: AuditDraft | undefined,
+  write: (executor: Kysely<Database>) => Promise<T>,
+  appendIf: (result: T) => boolean = () => true,
+): Promise<T> {
+  if (audit === undefined) return write(db);
+  return db.transaction().execute(async (trx) => {
+    const result = await write(trx);
+    if (appendIf(result)) await insertAudit(trx, audit);
+    return result;
+  });
+}
+
 interface DocumentSpec<T, F> {
   table: DocumentTableName;
   /** What the rows are called in messages, e.g. 'device'. */
@@ -86,14 +132,16 @@ export class DocumentRepository<T extends { id: string }, F extends Page> implem
     protected readonly spec: DocumentSpec<T, F>,
   ) {}
 
-  create(entity: T): Promise<T> {
-    return guard(`create ${this.spec.noun} ${entity.id}`, async () => {
-      await loose(this.ctx.db)
-        .insertInto(this.spec.table)
-        .values({ id: entity.id, doc: JSON.stringify(entity), ...this.spec.columns(entity) })
-        .execute();
-      return entity;
-    });
+  create(entity: T, audit?: AuditDraft): Promise<T> {
+    return guard(`create ${this.spec.noun} ${entity.id}`, () =>
+      auditedWrite(this.ctx.db, audit, async (db) => {
+        await loose(db)
+          .insertInto(this.spec.table)
+          .values({ id: entity.id, doc: JSON.stringify(entity), ...this.spec.columns(entity) })
+          .execute();
+        return entity;
+      }),
+    );
   }
 
   get(id: string): Promise<T | undefined> {
@@ -121,24 +169,33 @@ export class DocumentRepository<T extends { id: string }, F extends Page> implem
     });
   }
 
-  update(entity: T): Promise<T> {
-    return guard(`update ${this.spec.noun} ${entity.id}`, async () => {
-      const result = await loose(this.ctx.db)
-        .updateTable(this.spec.table)
-        .set({ doc: JSON.stringify(entity), ...this.spec.columns(entity) })
-        .where('id', '=', entity.id)
-        .executeTakeFirst();
-      if (result.numUpdatedRows === 0n)
-        throw new GridseamError('GW_ERR_NOT_FOUND', `${this.spec.noun} ${entity.id} not found`);
-      return entity;
-    });
+  update(entity: T, audit?: AuditDraft): Promise<T> {
+    return guard(`update ${this.spec.noun} ${entity.id}`, () =>
+      auditedWrite(this.ctx.db, audit, async (db) => {
+        const result = await loose(db)
+          .updateTable(this.spec.table)
+          .set({ doc: JSON.stringify(entity), ...this.spec.columns(entity) })
+          .where('id', '=', entity.id)
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 0n)
+          throw new GridseamError('GW_ERR_NOT_FOUND', `${this.spec.noun} ${entity.id} not found`);
+        return entity;
+      }),
+    );
   }
 
-  delete(id: string): Promise<boolean> {
-    return guard(`delete ${this.spec.noun} ${id}`, async () => {
-      const result = await loose(this.ctx.db).deleteFrom(this.spec.table).where('id', '=', id).executeTakeFirst();
-      return result.numDeletedRows > 0n;
-    });
+  delete(id: string, audit?: AuditDraft): Promise<boolean> {
+    return guard(`delete ${this.spec.noun} ${id}`, () =>
+      auditedWrite(
+        this.ctx.db,
+        audit,
+        async (db) => {
+          const result = await loose(db).deleteFrom(this.spec.table).where('id', '=', id).executeTakeFirst();
+          return result.numDeletedRows > 0n;
+        },
+        (deleted) => deleted,
+      ),
+    );
   }
 
   count(filter?: F): Promise<number> {
@@ -252,13 +309,14 @@ class Events extends DocumentRepository<ProgramEvent, EventFilter> implements Ev
     });
   }
 
-  setStatus(id: string, status: EventStatus, at: EpochMs, reason?: string): Promise<ProgramEvent> {
+  setStatus(id: string, status: EventStatus, at: EpochMs, reason?: string, audit?: AuditDraft): Promise<ProgramEvent> {
     return guard(`set status of event ${id}`, () =>
       this.ctx.db.transaction().execute(async (trx) => {
         const event = await this.lockedGet(trx, id);
         const change = reason === undefined ? { status, at } : { status, at, reason };
         const next: ProgramEvent = { ...event, status, statusHistory: [...event.statusHistory, change], updatedAt: at };
         await this.replaceIn(trx, next);
+        if (audit !== undefined) await insertAudit(trx, audit);
         return next;
       }),
     );
@@ -298,6 +356,7 @@ class Commands extends DocumentRepository<Command, CommandFilter> implements Com
     at: EpochMs,
     detail?: string,
     patch?: Partial<Pick<Command, 'readBack' | 'error' | 'attempts'>>,
+    audit?: AuditDraft,
   ): Promise<Command> {
     return guard(`transition command ${id}`, () =>
       this.ctx.db.transaction().execute(async (trx) => {
@@ -313,6 +372,7 @@ class Commands extends DocumentRepository<Command, CommandFilter> implements Com
         if (patch?.error !== undefined) next.error = patch.error;
         if (patch?.attempts !== undefined) next.attempts = patch.attempts;
         await this.replaceIn(trx, next);
+        if (audit !== undefined) await insertAudit(trx, audit);
         return next;
       }),
     );
@@ -342,39 +402,39 @@ function membershipOf(row: { group_id: string; device_id: string; valid_from: nu
 export function membershipRepository(ctx: StoreContext): MembershipRepository {
   const { db } = ctx;
   return {
-    add(membership) {
-      return guard(`add device ${membership.deviceId} to group ${membership.groupId}`, async () => {
-        await db
-          .insertInto('memberships')
-          .values({
+    add(membership, audit) {
+      return guard(`add device ${membership.deviceId} to group ${membership.groupId}`, () =>
+        auditedWrite(db, audit, async (executor) => {
+          const row = {
             group_id: membership.groupId,
             device_id: membership.deviceId,
             valid_from: membership.validFrom,
             valid_to: membership.validTo ?? null,
-          })
-          .execute();
-        return membershipOf({
-          group_id: membership.groupId,
-          device_id: membership.deviceId,
-          valid_from: membership.validFrom,
-          valid_to: membership.validTo ?? null,
-        });
-      });
+          };
+          await executor.insertInto('memberships').values(row).execute();
+          return membershipOf(row);
+        }),
+      );
     },
-    end(groupId, deviceId, validTo) {
-      return guard(`end membership of device ${deviceId} in group ${groupId}`, async () => {
-        const row = await db
-          .updateTable('memberships')
-          .set({ valid_to: validTo })
-          .where('group_id', '=', groupId)
-          .where('device_id', '=', deviceId)
-          .where('valid_to', 'is', null)
-          .returning(['group_id', 'device_id', 'valid_from', 'valid_to'])
-          .executeTakeFirst();
-        if (row === undefined)
-          throw new GridseamError('GW_ERR_NOT_FOUND', `device ${deviceId} has no open membership in group ${groupId}`);
-        return membershipOf(row);
-      });
+    end(groupId, deviceId, validTo, audit) {
+      return guard(`end membership of device ${deviceId} in group ${groupId}`, () =>
+        auditedWrite(db, audit, async (executor) => {
+          const row = await executor
+            .updateTable('memberships')
+            .set({ valid_to: validTo })
+            .where('group_id', '=', groupId)
+            .where('device_id', '=', deviceId)
+            .where('valid_to', 'is', null)
+            .returning(['group_id', 'device_id', 'valid_from', 'valid_to'])
+            .executeTakeFirst();
+          if (row === undefined)
+            throw new GridseamError(
+              'GW_ERR_NOT_FOUND',
+              `device ${deviceId} has no open membership in group ${groupId}`,
+            );
+          return membershipOf(row);
+        }),
+      );
     },
     list(filter) {
       return guard('list memberships', async () => {
@@ -406,30 +466,7 @@ export function auditLog(ctx: StoreContext): AuditLog {
   const { db } = ctx;
   return {
     append(entry) {
-      return guard(`append audit ${entry.action}`, async () => {
-        const row = await db
-          .insertInto('audit_log')
-          .values({
-            at: entry.at,
-            actor: entry.actor,
-            action: entry.action,
-            target_type: entry.targetType,
-            target_id: entry.targetId ?? null,
-            detail: entry.detail === undefined ? null : JSON.stringify(entry.detail),
-          })
-          .returning('seq')
-          .executeTakeFirstOrThrow();
-        const appended: AuditEntry = {
-          seq: Number(row.seq),
-          at: entry.at,
-          actor: entry.actor,
-          action: entry.action,
-          targetType: entry.targetType,
-        };
-        if (entry.targetId !== undefined) appended.targetId = entry.targetId;
-        if (entry.detail !== undefined) appended.detail = entry.detail;
-        return appended;
-      });
+      return guard(`append audit ${entry.action}`, () => insertAudit(db, entry));
     },
     list(filter?: AuditFilter) {
       return guard('list audit entries', async () => {

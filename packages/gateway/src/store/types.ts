@@ -22,6 +22,10 @@ import type {
  * both over kysely with the same migrations, and one contract suite (test/store/contract.ts) run
  * against each. Every write resolves only after it is committed: a resolved write is durable.
  * Entities are validated by the caller (registry, API); the store trusts its input types.
+ *
+ * Every write takes an optional last `audit` draft: when given, the write and the audit row are
+ * committed in one transaction, so an audited write never lands without its audit row (nor the
+ * row without the write). A write that fails appends nothing.
  */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -74,20 +78,20 @@ export interface EnrolmentFilter extends Page {
  * Foreign keys are enforced (a device's site must exist): violations are GW_ERR_CONFLICT.
  */
 export interface EntityRepository<T extends { id: string }, F extends Page = Page> {
-  create(entity: T): Promise<T>;
+  create(entity: T, audit?: AuditDraft): Promise<T>;
   get(id: string): Promise<T | undefined>;
   list(filter?: F): Promise<T[]>;
-  update(entity: T): Promise<T>;
-  /** Resolves false when there was nothing to delete. */
-  delete(id: string): Promise<boolean>;
+  update(entity: T, audit?: AuditDraft): Promise<T>;
+  /** Resolves false when there was nothing to delete; the audit draft is then not appended. */
+  delete(id: string, audit?: AuditDraft): Promise<boolean>;
   count(filter?: F): Promise<number>;
 }
 
 export interface MembershipRepository {
   /** Opens a membership at validFrom; GW_ERR_CONFLICT if the device already has an open one in the group. */
-  add(membership: Membership): Promise<Membership>;
+  add(membership: Membership, audit?: AuditDraft): Promise<Membership>;
   /** Closes the open membership at validTo; GW_ERR_NOT_FOUND if none is open. */
-  end(groupId: string, deviceId: string, validTo: EpochMs): Promise<Membership>;
+  end(groupId: string, deviceId: string, validTo: EpochMs, audit?: AuditDraft): Promise<Membership>;
   /** Full history of a group (or of a device across groups). */
   list(filter: { groupId?: string; deviceId?: string }): Promise<Membership[]>;
   /** Device ids that were members of the group at the instant. */
@@ -98,7 +102,7 @@ export interface EventRepository extends EntityRepository<ProgramEvent, EventFil
   /** Looks an event up by the identifier its source protocol gave it. */
   getByExternalId(source: ProgramEvent['source'], externalId: string): Promise<ProgramEvent | undefined>;
   /** Appends to the status history and sets the current status in one transaction. */
-  setStatus(id: string, status: EventStatus, at: EpochMs, reason?: string): Promise<ProgramEvent>;
+  setStatus(id: string, status: EventStatus, at: EpochMs, reason?: string, audit?: AuditDraft): Promise<ProgramEvent>;
 }
 
 export interface CommandFilter extends Page {
@@ -107,7 +111,7 @@ export interface CommandFilter extends Page {
 }
 
 export interface CommandRepository {
-  create(command: Command): Promise<Command>;
+  create(command: Command, audit?: AuditDraft): Promise<Command>;
   get(id: string): Promise<Command | undefined>;
   list(filter?: CommandFilter): Promise<Command[]>;
   /**
@@ -120,6 +124,7 @@ export interface CommandRepository {
     at: EpochMs,
     detail?: string,
     patch?: Partial<Pick<Command, 'readBack' | 'error' | 'attempts'>>,
+    audit?: AuditDraft,
   ): Promise<Command>;
 }
 
@@ -178,6 +183,9 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
+/** An audit entry before the store has assigned its seq: what the write methods' `audit` takes. */
+export type AuditDraft = Omit<AuditEntry, 'seq'>;
+
 export interface AuditFilter extends Page {
   from?: EpochMs;
   to?: EpochMs;
@@ -188,7 +196,7 @@ export interface AuditFilter extends Page {
 
 /** Append-only: rows are never updated or deleted (the database refuses it with a trigger). */
 export interface AuditLog {
-  append(entry: Omit<AuditEntry, 'seq'>): Promise<AuditEntry>;
+  append(entry: AuditDraft): Promise<AuditEntry>;
   list(filter?: AuditFilter): Promise<AuditEntry[]>;
 }
 

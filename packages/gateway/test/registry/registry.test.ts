@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { type Command, GridseamError, type ProgramEvent } from '@gridseam/model';
+import { sql } from 'kysely';
 import { openBus } from '../../src/bus/index.ts';
-import type { Bus, BusMessage } from '../../src/bus/types.ts';
+import type { Bus, BusMessage, BusStats, Topic } from '../../src/bus/types.ts';
 import { FleetRegistry } from '../../src/registry/index.ts';
-import { openStore } from '../../src/store/index.ts';
+import { openStore, storeInternals } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
 import { battery, enrolment, event, group, program, pvInverter, site, T0 } from '../api/support.ts';
 
@@ -35,6 +36,24 @@ function collector<T>() {
         else waiters.push({ n, resolve });
       }),
   };
+}
+
+/** A bus that refuses every publish with the given error, as a bus cut off from NATS would. */
+class RefusingBus implements Bus {
+  readonly kind = 'nats';
+  readonly attempts: Topic[] = [];
+  constructor(private readonly error: Error) {}
+  async publish(topic: Topic): Promise<void> {
+    this.attempts.push(topic);
+    throw this.error;
+  }
+  async subscribe() {
+    return { close: async () => {} };
+  }
+  stats(): BusStats {
+    return { published: 0, duplicates: 0, handled: 0, failed: 0, deadLettered: 0, malformed: 0, overflowed: 0 };
+  }
+  async close(): Promise<void> {}
 }
 
 function paths(error: GridseamError): string[] {
@@ -172,6 +191,34 @@ describe('FleetRegistry', { timeout: 30_000 }, () => {
     await assert.rejects(registry.updateGroup(group('nope'), ACTOR), rejectsWith('GW_ERR_NOT_FOUND'));
     await registry.createSite(site(), ACTOR);
     await assert.rejects(registry.createSite(site(), ACTOR), rejectsWith('GW_ERR_CONFLICT'));
+    // Failed writes leave no audit row: only the one successful create is logged.
+    assert.deepEqual(
+      (await registry.listAudit()).map((e) => `${e.action} ${e.targetId}`),
+      ['site.create site-1'],
+    );
+  });
+
+  it('commits a write and its audit row together: a refused audit insert undoes the write', async () => {
+    await registry.createSite(site(), ACTOR);
+    const { db } = storeInternals(store);
+    await sql`CREATE TRIGGER audit_log_refuse_insert BEFORE INSERT ON audit_log
+      BEGIN SELECT RAISE(ABORT, 'test: audit_log refuses inserts'); END`.execute(db);
+    try {
+      await assert.rejects(registry.createDevice(battery(), ACTOR), /audit_log refuses inserts/);
+      await assert.rejects(
+        registry.updateSite(site('site-1', { name: 'Renamed' }), ACTOR),
+        /audit_log refuses inserts/,
+      );
+      await assert.rejects(registry.deleteSite('site-1', ACTOR), /audit_log refuses inserts/);
+    } finally {
+      await sql`DROP TRIGGER audit_log_refuse_insert`.execute(db);
+    }
+    await assert.rejects(registry.getDevice('bat-1'), rejectsWith('GW_ERR_NOT_FOUND'));
+    assert.equal((await registry.getSite('site-1')).name, site().name);
+    assert.deepEqual(
+      (await registry.listAudit()).map((e) => e.action),
+      ['site.create'],
+    );
   });
 
   it('keeps membership over time and answers who was a member at an instant', async () => {
@@ -332,6 +379,53 @@ describe('FleetRegistry', { timeout: 30_000 }, () => {
         ['site1.bat.2'],
       );
       assert.equal(received[0]?.payload.id, command.id);
+    });
+
+    it('marks the command failed, audited, when the publish fails, and rethrows the bus error', async () => {
+      const busError = new GridseamError('GW_ERR_BUS_UNAVAILABLE', 'NATS connection lost; reconnecting');
+      const refusing = new RefusingBus(busError);
+      const cutOff = new FleetRegistry({ store, bus: refusing, now: () => clock, newId: () => `id-${++ids}` });
+      clock += 5000;
+      await assert.rejects(
+        cutOff.submitSetpoint('bat-1', { kind: 'chargeLimit', value: 2000, durationS: 300 }, ACTOR),
+        (error: unknown) => {
+          assert.equal(error, busError);
+          return true;
+        },
+      );
+      assert.deepEqual(refusing.attempts, ['command']);
+
+      const [stored, ...others] = await store.commands.list({ deviceId: 'bat-1' });
+      assert.equal(others.length, 0);
+      assert.ok(stored);
+      assert.equal(stored.status, 'failed');
+      assert.deepEqual(stored.error, { code: 'GW_ERR_BUS_UNAVAILABLE', message: 'NATS connection lost; reconnecting' });
+      assert.deepEqual(
+        stored.history.map((h) => h.status),
+        ['pending', 'failed'],
+      );
+
+      const audit = (await registry.listAudit({ from: clock })).map((e) => ({
+        action: e.action,
+        target: `${e.targetType}:${e.targetId}`,
+        actor: e.actor,
+        detail: e.detail,
+      }));
+      assert.equal(audit.length, 2);
+      assert.equal(audit[0]?.action, 'setpoint.create');
+      assert.equal(audit[0]?.target, 'device:bat-1');
+      assert.equal(audit[0]?.detail?.commandId, stored.id);
+      assert.deepEqual(audit[1], {
+        action: 'command.transition',
+        target: `command:${stored.id}`,
+        actor: ACTOR,
+        detail: {
+          deviceId: 'bat-1',
+          from: 'pending',
+          to: 'failed',
+          error: { code: 'GW_ERR_BUS_UNAVAILABLE', message: 'NATS connection lost; reconnecting' },
+        },
+      });
     });
 
     it('refuses a kind the device does not control, at /kind', async () => {

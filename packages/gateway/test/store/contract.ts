@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { Command, Device, Enrolment, Group, Program, ProgramEvent, Reading, Site } from '@gridseam/model';
 import { sql } from 'kysely';
 import { storeInternals } from '../../src/store/index.ts';
-import type { Store } from '../../src/store/types.ts';
+import type { AuditDraft, Store } from '../../src/store/types.ts';
 
 /**
  * The store contract suite: every implementation must pass it. `open` returns a fresh, empty,
@@ -85,6 +85,49 @@ async function rejectsWith(promise: Promise<unknown>, code: string): Promise<voi
     assert.equal((error as { code?: unknown }).code, code, String(error));
     return true;
   });
+}
+
+const draft = (action: string, targetType: string, targetId: string, detail?: Record<string, unknown>): AuditDraft => ({
+  at: 1000,
+  actor: 'alice',
+  action,
+  targetType,
+  targetId,
+  ...(detail === undefined ? {} : { detail }),
+});
+
+/** The audit rows without their store-assigned seq, to compare with the drafts written. */
+async function auditDrafts(store: Store): Promise<AuditDraft[]> {
+  return (await store.audit.list({ limit: 1000 })).map(({ seq: _seq, ...entry }) => entry);
+}
+
+const REFUSAL = 'test: audit_log refuses inserts';
+
+/**
+ * Installs a trigger that makes every insert into audit_log fail, runs the body, and removes the
+ * trigger again (also when the body fails), so a test can watch an audit insert fail for real.
+ */
+async function withAuditInsertsRefused(store: Store, body: () => Promise<void>): Promise<void> {
+  const { db, dialect } = storeInternals(store);
+  if (dialect === 'postgres') {
+    await sql`CREATE FUNCTION audit_log_refuse_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'test: audit_log refuses inserts'; END $$`.execute(db);
+    await sql`CREATE TRIGGER audit_log_refuse_insert BEFORE INSERT ON audit_log
+      FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_insert()`.execute(db);
+  } else {
+    await sql`CREATE TRIGGER audit_log_refuse_insert BEFORE INSERT ON audit_log
+      BEGIN SELECT RAISE(ABORT, 'test: audit_log refuses inserts'); END`.execute(db);
+  }
+  try {
+    await body();
+  } finally {
+    if (dialect === 'postgres') {
+      await sql`DROP TRIGGER audit_log_refuse_insert ON audit_log`.execute(db);
+      await sql`DROP FUNCTION audit_log_refuse_insert()`.execute(db);
+    } else {
+      await sql`DROP TRIGGER audit_log_refuse_insert`.execute(db);
+    }
+  }
 }
 
 /** Registers the contract tests under `describe(label)`. */
@@ -535,6 +578,155 @@ export function storeContract(label: string, harness: StoreHarness): void {
           await assert.rejects(sql`UPDATE audit_log SET actor = 'mallory'`.execute(db), /append-only/);
           await assert.rejects(sql`DELETE FROM audit_log`.execute(db), /append-only/);
           assert.deepEqual(await store.audit.list(), [entry]);
+        }));
+    });
+
+    describe('audited writes', () => {
+      test('a write given an audit draft commits the write and its audit row', () =>
+        withDevices(async (store) => {
+          await store.programs.create(program('p1'));
+          await store.events.create(event('e1', 'p1', 10_000, 60));
+          await store.groups.create(group('g'));
+          const written: AuditDraft[] = [];
+          const audited = (d: AuditDraft) => {
+            written.push(d);
+            return d;
+          };
+
+          assert.deepEqual(
+            await store.sites.create(site('s9'), audited(draft('site.create', 'site', 's9'))),
+            site('s9'),
+          );
+          const renamed = { ...site('s9'), name: 'Renamed' };
+          await store.sites.update(renamed, audited(draft('site.update', 'site', 's9', { changed: ['name'] })));
+          assert.deepEqual(await store.sites.get('s9'), renamed);
+          assert.equal(await store.sites.delete('s9', audited(draft('site.delete', 'site', 's9'))), true);
+          assert.equal(await store.sites.get('s9'), undefined);
+          await store.memberships.add(
+            { groupId: 'g', deviceId: 'd1', validFrom: 1000 },
+            audited(draft('membership.add', 'group', 'g', { deviceId: 'd1' })),
+          );
+          await store.memberships.end('g', 'd1', 2000, audited(draft('membership.end', 'group', 'g')));
+          assert.deepEqual(await store.memberships.list({ groupId: 'g' }), [
+            { groupId: 'g', deviceId: 'd1', validFrom: 1000, validTo: 2000 },
+          ]);
+          await store.events.setStatus(
+            'e1',
+            'active',
+            10_000,
+            undefined,
+            audited(draft('event.status', 'event', 'e1')),
+          );
+          assert.equal((await store.events.get('e1'))?.status, 'active');
+          await store.commands.create(command('c1', 'd1', 1000), audited(draft('setpoint.create', 'device', 'd1')));
+          await store.commands.transition(
+            'c1',
+            'failed',
+            1100,
+            'publish failed',
+            { error: { code: 'GW_ERR_BUS_UNAVAILABLE', message: 'down' } },
+            audited(draft('command.transition', 'command', 'c1', { to: 'failed' })),
+          );
+          assert.equal((await store.commands.get('c1'))?.status, 'failed');
+
+          assert.deepEqual(await auditDrafts(store), written);
+          const seqs = (await store.audit.list()).map((e) => e.seq);
+          assert.deepEqual(
+            seqs,
+            [...seqs].sort((a, b) => a - b),
+          );
+          // A delete that finds nothing is no write: it appends no row.
+          assert.equal(await store.sites.delete('s9', draft('site.delete', 'site', 's9')), false);
+          assert.equal((await store.audit.list()).length, written.length);
+        }));
+
+      test('a write that fails appends no audit row', () =>
+        withDevices(async (store) => {
+          await store.programs.create(program('p1'));
+          await store.groups.create(group('g'));
+          await store.memberships.add({ groupId: 'g', deviceId: 'd1', validFrom: 1000 });
+          await store.commands.create(command('c1', 'd1', 1000));
+          const d = (action: string) => draft(action, 'x', 'y');
+
+          await rejectsWith(store.sites.create(site('s1'), d('site.create duplicate')), 'GW_ERR_CONFLICT');
+          await rejectsWith(store.devices.create(device('d9', 'nope'), d('device.create no site')), 'GW_ERR_CONFLICT');
+          await rejectsWith(store.sites.update(site('nope'), d('site.update missing')), 'GW_ERR_NOT_FOUND');
+          await rejectsWith(store.sites.delete('s1', d('site.delete referenced')), 'GW_ERR_CONFLICT');
+          await rejectsWith(
+            store.memberships.add({ groupId: 'g', deviceId: 'd1', validFrom: 2000 }, d('membership.add open')),
+            'GW_ERR_CONFLICT',
+          );
+          await rejectsWith(store.memberships.end('g', 'd2', 2000, d('membership.end none')), 'GW_ERR_NOT_FOUND');
+          await rejectsWith(
+            store.events.setStatus('nope', 'active', 1, undefined, d('event.status')),
+            'GW_ERR_NOT_FOUND',
+          );
+          await rejectsWith(
+            store.commands.create(command('c1', 'd1', 1000), d('setpoint.create duplicate')),
+            'GW_ERR_CONFLICT',
+          );
+          await rejectsWith(
+            store.commands.transition('c1', 'confirmed', 1100, undefined, undefined, d('command.transition refused')),
+            'GW_ERR_INVALID_TRANSITION',
+          );
+          assert.equal(await store.sites.delete('nope', d('site.delete missing')), false);
+
+          assert.deepEqual(await store.audit.list(), []);
+          assert.ok(await store.sites.get('s1'));
+          assert.deepEqual(await store.commands.get('c1'), command('c1', 'd1', 1000));
+        }));
+
+      test('an audit insert that fails rolls the write back', () =>
+        withDevices(async (store) => {
+          await store.programs.create(program('p1'));
+          await store.events.create(event('e1', 'p1', 10_000, 60));
+          await store.groups.create(group('g'));
+          await store.memberships.add({ groupId: 'g', deviceId: 'd1', validFrom: 1000 });
+          await store.commands.create(command('c1', 'd1', 1000));
+          const refused = async (write: Promise<unknown>) =>
+            assert.rejects(write, (error: unknown) => {
+              assert.match(String((error as Error).message), new RegExp(REFUSAL));
+              return true;
+            });
+          const d = (action: string) => draft(action, 'x', 'y');
+
+          await withAuditInsertsRefused(store, async () => {
+            await refused(store.sites.create(site('s9'), d('site.create')));
+            await refused(store.devices.update(device('d1', 's2', { class: 'meter' }), d('device.update')));
+            await refused(store.devices.delete('d3', d('device.delete')));
+            await refused(
+              store.memberships.add({ groupId: 'g', deviceId: 'd2', validFrom: 1000 }, d('membership.add')),
+            );
+            await refused(store.memberships.end('g', 'd1', 2000, d('membership.end')));
+            await refused(store.events.setStatus('e1', 'active', 10_000, undefined, d('event.status')));
+            await refused(store.commands.create(command('c2', 'd1', 1000), d('setpoint.create')));
+            await refused(
+              store.commands.transition('c1', 'sent', 1100, undefined, { attempts: 1 }, d('command.transition')),
+            );
+          });
+
+          assert.equal(await store.sites.get('s9'), undefined);
+          assert.deepEqual(await store.devices.get('d1'), device('d1', 's1'));
+          assert.deepEqual(await store.devices.get('d3'), device('d3', 's2'));
+          assert.deepEqual(await store.memberships.list({ groupId: 'g' }), [
+            { groupId: 'g', deviceId: 'd1', validFrom: 1000 },
+          ]);
+          assert.equal((await store.events.get('e1'))?.status, 'scheduled');
+          assert.equal(await store.commands.get('c2'), undefined);
+          assert.deepEqual(await store.commands.get('c1'), command('c1', 'd1', 1000));
+          assert.deepEqual(await store.audit.list(), []);
+
+          // A detail that cannot be serialised fails the audit insert in the driver's stead: same outcome.
+          await assert.rejects(
+            store.sites.create(site('s8'), draft('site.create', 'site', 's8', { big: 1n })),
+            /BigInt/,
+          );
+          assert.equal(await store.sites.get('s8'), undefined);
+
+          // With the trigger gone, the same write goes through with its row.
+          await store.sites.create(site('s9'), draft('site.create', 'site', 's9'));
+          assert.ok(await store.sites.get('s9'));
+          assert.deepEqual(await auditDrafts(store), [draft('site.create', 'site', 's9')]);
         }));
     });
 
