@@ -39,6 +39,9 @@
  *   Writes are one INSERT ... SELECT FROM unnest(typed arrays) ON CONFLICT DO UPDATE per chunk
  *   (postgres.ts).
  *
+ * Audit: every repository write takes an optional audit draft; when given, the write and the
+ * audit insert commit in one transaction, so an operator write is never without its audit row.
+ *
  * Durability: a write resolves after COMMIT. SQLite runs WAL with synchronous=NORMAL, which keeps
  * commits across a process crash; a power loss may lose the last few.
  *
