@@ -29,6 +29,26 @@ export const ERROR_CODES = {
   GW_ERR_CONFIG: { status: 500, retryable: false, summary: 'The configuration file is missing or invalid.' },
   GW_ERR_STORE_UNAVAILABLE: { status: 503, retryable: true, summary: 'The database could not be reached.' },
   GW_ERR_BUS_UNAVAILABLE: { status: 503, retryable: true, summary: 'The message bus could not be reached.' },
+  GW_ERR_DEVICE_UNREACHABLE: {
+    status: 504,
+    retryable: true,
+    summary: 'A device did not answer (connect refused, timeout, connection lost).',
+  },
+  GW_ERR_DEVICE_PROTOCOL: {
+    status: 502,
+    retryable: true,
+    summary: 'A device answered with a malformed or unexpected frame.',
+  },
+  GW_ERR_DEVICE_REJECTED: {
+    status: 502,
+    retryable: false,
+    summary: 'A device refused a request (protocol exception) or ignored a write.',
+  },
+  GW_ERR_NOT_SUPPORTED: {
+    status: 422,
+    retryable: false,
+    summary: 'The device or its protocol data does not support what was asked.',
+  },
   GW_ERR_INTERNAL: { status: 500, retryable: false, summary: 'An unexpected failure; the log has details.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; summary: string }>;
 
