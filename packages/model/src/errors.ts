@@ -67,11 +67,13 @@ export class GridseamError extends Error {
   readonly retryable: boolean;
   readonly statusCode: number;
   readonly issues: readonly ValidationIssue[];
+  /** Protocol specifics for logs and callers, e.g. `{ modbusException: 2 }`; never secrets. */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { issues?: readonly ValidationIssue[]; cause?: unknown } = {},
+    options: { issues?: readonly ValidationIssue[]; cause?: unknown; details?: Record<string, unknown> } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GridseamError';
@@ -79,6 +81,7 @@ export class GridseamError extends Error {
     this.retryable = ERROR_CODES[code].retryable;
     this.statusCode = ERROR_CODES[code].status;
     this.issues = options.issues ?? [];
+    this.details = options.details;
     Object.defineProperty(this, kGridseamError, { value: true });
   }
 
