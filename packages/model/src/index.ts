@@ -3,6 +3,7 @@
  * names the path of every bad field, stable error codes, and the pure rules that go with them.
  * No I/O: every other package may import this one; this one imports nothing of ours.
  */
+export * from './adapter.ts';
 export * from './command.ts';
 export * from './common.ts';
 export * from './device.ts';
