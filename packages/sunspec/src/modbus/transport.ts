@@ -5,6 +5,9 @@
  * GW_ERR_DEVICE_UNREACHABLE (connect refused, timeout, connection lost; retryable),
  * GW_ERR_DEVICE_PROTOCOL (malformed or mismatched frame; retryable),
  * GW_ERR_DEVICE_REJECTED (a Modbus exception response; `details.modbusException` holds its code).
+ * Exception responses 10 and 11 (a gateway could not reach the unit) are GW_ERR_DEVICE_UNREACHABLE,
+ * also with `details.modbusException`. Every error's `details` also holds `unit`, `address`, `count`.
+ * Implementation: openModbusTcp in client.ts.
  */
 export interface ModbusTransport {
   /** FC3; count 1..125 (Modbus application protocol v1.1b3, 6.3). Resolves with exactly count registers. */
