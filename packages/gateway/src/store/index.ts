@@ -21,23 +21,38 @@
  * UPDATE and DELETE (and TRUNCATE in PostgreSQL); seq is an autoincrement/identity column.
  *
  * ## Telemetry
- * One narrow table `readings(device_id, measurand, phase, ts, value_num, value_text, quality)`
- * keyed by (device_id, measurand, phase, ts): re-delivery of a reading is an upsert, so it is
- * idempotent. phase '' is the total; a value the device did not report is no row, never 0. The
- * unit is not stored: each measurand has exactly one canonical unit. No foreign key to devices:
- * it would cost every insert a lookup, and readings may outlive a device until retention.
- * - SQLite: WITHOUT ROWID (the key b-tree is the table), no index on ts (retention walks the
- *   series by key). `write` appends the batch to an unindexed readings_inbox in one transaction
- *   through cached better-sqlite3 statements (under kysely's connection mutex); the inbox is
- *   merged into readings in key order every 100,000 rows and before every read. Live readings
- *   arrive time-major, so writing each batch straight into the series-ordered table would dirty
- *   one page per series per commit; the merge rewrites each page once per 100,000 rows (sqlite.ts).
- * - PostgreSQL: range-partitioned by ts into UTC calendar months, each partition created on demand
- *   before the first write into it. Chosen over one table + BRIN because retention is then a DROP
- *   of whole months (no vacuum debt, space returned at once) and time-bounded queries prune
- *   partitions. No default partition, since rows in it would block creating that month later.
- *   Writes are one INSERT ... SELECT FROM unnest(typed arrays) ON CONFLICT DO UPDATE per chunk
- *   (postgres.ts).
+ * Two tables. `series(id, device_id, measurand, phase)`, UNIQUE (device_id, measurand, phase),
+ * names each series once with an integer id (SQLite INTEGER PRIMARY KEY, PostgreSQL bigint
+ * identity). `readings(series_id, ts, value_num, value_text, quality)` is keyed by
+ * (series_id, ts): re-delivery of a reading is an upsert, so it is idempotent, and the key is two
+ * integers, cheap to sort and compare. phase '' is the total; a value the device did not report is
+ * no row, never 0. The unit is not stored: each measurand has exactly one canonical unit. No
+ * foreign keys (readings -> series, series -> devices): they would cost every insert a lookup, and
+ * readings may outlive a device until retention.
+ *
+ * Series ids: each writer keeps an in-process cache (device -> measurand -> phase -> id,
+ * readings.ts SeriesIds). A miss is resolved inside the write's own transaction with INSERT ...
+ * ON CONFLICT DO NOTHING then SELECT, so the series row commits with its first readings, and
+ * several processes (or two stores on one SQLite file) reach the same id through the unique key.
+ * Ids enter the cache only after the commit (a rolled-back id may be handed out again). Series
+ * rows are never deleted, retention included, so a cached id stays bound to its series. Reads do
+ * not use the cache: query and downsample find the series by a unique-index probe in the same
+ * statement, latest() walks the device's series through that index, then each range-scans or
+ * probes readings by (series_id, ts).
+ * - SQLite: readings WITHOUT ROWID (the key b-tree is the table), no index on ts (retention seeks
+ *   each series' old range through the key). `write` appends (series_id, ts, value...) rows to an
+ *   unindexed readings_inbox in one transaction through cached better-sqlite3 statements (under
+ *   kysely's connection mutex); the inbox is merged into readings in (series_id, ts) order every
+ *   100,000 rows and before every read. Live readings arrive time-major, so writing each batch
+ *   straight into the series-ordered table would dirty one page per series per commit; the merge
+ *   rewrites each page once per 100,000 rows (sqlite.ts).
+ * - PostgreSQL: readings range-partitioned by ts into UTC calendar months (primary key
+ *   (series_id, ts) in each), each partition created on demand before the first write into it.
+ *   Chosen over one table + BRIN because retention is then a DROP of whole months (no vacuum debt,
+ *   space returned at once) and time-bounded queries prune partitions. No default partition, since
+ *   rows in it would block creating that month later. Writes are one INSERT ... SELECT FROM
+ *   unnest(typed arrays) ON CONFLICT DO UPDATE per chunk, after the series misses are resolved,
+ *   all in one transaction (postgres.ts).
  *
  * Audit: every repository write takes an optional audit draft; when given, the write and the
  * audit insert commit in one transaction, so an operator write is never without its audit row.

@@ -15,33 +15,50 @@ function types(dialect: Dialect) {
 }
 
 /**
+ * Telemetry series: one row per (device, measurand, phase), numbered by an integer id that the
+ * readings carry instead of the three text columns, so the readings key is (series_id, ts), small
+ * and compared as integers. The unique key lets several processes resolve a series concurrently
+ * (INSERT ... ON CONFLICT DO NOTHING, then SELECT) and reach the same id. Rows are never deleted,
+ * not even when retention empties a series: writers cache ids in memory for the life of the
+ * process, so an id must stay bound to its series. The index behind the unique key also finds a
+ * device's series (latest()).
+ */
+const SERIES_DDL = (dialect: Dialect) => `CREATE TABLE series (
+    id ${dialect === 'postgres' ? 'bigint generated always as identity primary key' : 'INTEGER PRIMARY KEY'},
+    device_id text NOT NULL,
+    measurand text NOT NULL,
+    phase text NOT NULL DEFAULT '',
+    UNIQUE (device_id, measurand, phase)
+  )`;
+
+/**
  * SQLite readings table. WITHOUT ROWID stores rows in the primary-key b-tree itself, so an insert
  * touches one b-tree instead of a rowid table plus a unique index. No index on ts: retention walks
  * the series through the key instead (sqlite.ts), and a ts index costs ingest dearly when readings
- * arrive device by device. Exported so the benchmark's raw floor uses exactly the same table.
+ * arrive device by device. No foreign key to series: it would cost every merged row a lookup, and
+ * series rows are never deleted. Exported so the benchmark's raw floor uses exactly the same
+ * tables.
  */
 export const SQLITE_READINGS_DDL = [
+  SERIES_DDL('sqlite'),
   `CREATE TABLE readings (
-    device_id TEXT NOT NULL,
-    measurand TEXT NOT NULL,
-    phase TEXT NOT NULL DEFAULT '',
+    series_id INTEGER NOT NULL,
     ts INTEGER NOT NULL,
     value_num REAL,
     value_text TEXT,
     quality TEXT,
-    PRIMARY KEY (device_id, measurand, phase, ts)
+    PRIMARY KEY (series_id, ts)
   ) WITHOUT ROWID`,
 ] as const;
 
 /**
  * SQLite write-ahead inbox for readings: a plain rowid table with no index, so committing a batch
  * appends to a few pages whatever the number of series in it. Its rows are merged into readings
- * in key order in bulk (sqlite.ts); rowid order decides between duplicates (the later wins).
+ * in (series_id, ts) order in bulk (sqlite.ts); rowid order decides between duplicates (the later
+ * wins).
  */
 export const SQLITE_INBOX_DDL = `CREATE TABLE readings_inbox (
-    device_id TEXT NOT NULL,
-    measurand TEXT NOT NULL,
-    phase TEXT NOT NULL,
+    series_id INTEGER NOT NULL,
     ts INTEGER NOT NULL,
     value_num REAL,
     value_text TEXT,
@@ -54,14 +71,12 @@ export const SQLITE_INBOX_DDL = `CREATE TABLE readings_inbox (
  * block creating the matching range later. The key includes ts, as partitioned keys must.
  */
 const PG_READINGS_DDL = `CREATE TABLE readings (
-    device_id text NOT NULL,
-    measurand text NOT NULL,
-    phase text NOT NULL DEFAULT '',
+    series_id bigint NOT NULL,
     ts bigint NOT NULL,
     value_num double precision,
     value_text text,
     quality text,
-    PRIMARY KEY (device_id, measurand, phase, ts)
+    PRIMARY KEY (series_id, ts)
   ) PARTITION BY RANGE (ts)`;
 
 function entities(dialect: Dialect): Migration {
@@ -160,10 +175,15 @@ function audit(dialect: Dialect): Migration {
   };
 }
 
+/**
+ * Rewritten in place before the first release (nothing had shipped): readings were first keyed by
+ * (device_id, measurand, phase, ts); they now reference a series id (see SERIES_DDL).
+ */
 function telemetry(dialect: Dialect): Migration {
   return {
     async up(db: Kysely<unknown>) {
       if (dialect === 'postgres') {
+        await sql.raw(SERIES_DDL('postgres')).execute(db);
         await sql.raw(PG_READINGS_DDL).execute(db);
       } else {
         for (const statement of SQLITE_READINGS_DDL) await sql.raw(statement).execute(db);

@@ -1,9 +1,17 @@
 import { GridseamError, type Reading } from '@gridseam/model';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { guard, mapStoreError } from './errors.ts';
-import { queryLimit, type ReadingRow, readingKey, readingOf, SERIES_KEYS } from './readings.ts';
+import {
+  bySeriesKey,
+  queryLimit,
+  readingKey,
+  readingOf,
+  type SeriesColumns,
+  SeriesIds,
+  type ValueColumns,
+} from './readings.ts';
 import type { Database } from './schema.ts';
 import type { Bucket, DownsampleQuery, TelemetryQuery, TelemetryStore } from './types.ts';
 
@@ -88,11 +96,13 @@ function isMissingPartition(error: unknown): boolean {
 /**
  * Telemetry on PostgreSQL: monthly range partitions of readings, created before a write touches a
  * new month; multi-row upserts as one INSERT ... SELECT FROM unnest(typed arrays) per chunk, all
- * chunks of a call in one transaction.
+ * chunks of a call in one transaction. Series ids come from an in-process cache; misses are
+ * resolved in the write's transaction (see #resolveSeries).
  */
 export class PostgresTelemetry implements TelemetryStore {
   /** Month starts whose partition is known to exist. */
   readonly #partitions = new Set<number>();
+  readonly #seriesIds = new SeriesIds();
 
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -120,34 +130,66 @@ export class PostgresTelemetry implements TelemetryStore {
     }
   }
 
-  async #insert(readings: readonly Reading[]): Promise<void> {
+  /**
+   * Finds or creates, inside the write's transaction, the series of the readings that the cache
+   * does not know, and records their ids in `resolved`. ON CONFLICT DO NOTHING waits for a
+   * concurrent writer inserting the same series and the SELECT (a new statement, so a new
+   * snapshot under READ COMMITTED) then sees its row. New keys are inserted in key order, so two
+   * writers creating overlapping sets wait for each other instead of deadlocking.
+   */
+  async #resolveSeries(trx: Transaction<Database>, readings: readonly Reading[], resolved: SeriesIds): Promise<void> {
+    const missing = new Map<string, readonly [string, string, string]>();
+    for (const reading of readings) {
+      const phase = reading.phase ?? '';
+      if (this.#seriesIds.get(reading.deviceId, reading.measurand, phase) !== undefined) continue;
+      missing.set(`${reading.deviceId}\u0000${reading.measurand}\u0000${phase}`, [
+        reading.deviceId,
+        reading.measurand,
+        phase,
+      ]);
+    }
+    if (missing.size === 0) return;
+    const keys = [...missing.values()];
+    const deviceIds = keys.map((k) => k[0]);
+    const measurands = keys.map((k) => k[1]);
+    const phases = keys.map((k) => k[2]);
+    await sql`INSERT INTO series (device_id, measurand, phase)
+      SELECT * FROM unnest(${deviceIds}::text[], ${measurands}::text[], ${phases}::text[]) ORDER BY 1, 2, 3
+      ON CONFLICT DO NOTHING`.execute(trx);
+    const { rows } = await sql<SeriesColumns & { id: number }>`
+      SELECT s.id, s.device_id, s.measurand, s.phase
+      FROM unnest(${deviceIds}::text[], ${measurands}::text[], ${phases}::text[]) AS k(device_id, measurand, phase)
+      JOIN series s ON s.device_id = k.device_id AND s.measurand = k.measurand AND s.phase = k.phase`.execute(trx);
+    for (const row of rows) resolved.set(row.device_id, row.measurand, row.phase, Number(row.id));
+  }
+
+  async #insert(readings: readonly Reading[], resolved: SeriesIds): Promise<void> {
     await this.#ensurePartitions(readings);
     await this.db.transaction().execute(async (trx) => {
+      await this.#resolveSeries(trx, readings, resolved);
       for (let offset = 0; offset < readings.length; offset += CHUNK) {
         const chunk = readings.slice(offset, offset + CHUNK);
         const n = chunk.length;
-        const deviceIds = new Array<string>(n);
-        const measurands = new Array<string>(n);
-        const phases = new Array<string>(n);
+        const seriesIds = new Array<number>(n);
         const timestamps = new Array<number>(n);
         const numbers = new Array<number | null>(n);
         const texts = new Array<string | null>(n);
         const qualities = new Array<string | null>(n);
         for (let i = 0; i < n; i++) {
           const reading = chunk[i] as Reading;
+          const phase = reading.phase ?? '';
           const numeric = typeof reading.value === 'number';
-          deviceIds[i] = reading.deviceId;
-          measurands[i] = reading.measurand;
-          phases[i] = reading.phase ?? '';
+          seriesIds[i] = (this.#seriesIds.get(reading.deviceId, reading.measurand, phase) ??
+            resolved.get(reading.deviceId, reading.measurand, phase)) as number;
           timestamps[i] = reading.ts;
           numbers[i] = numeric ? (reading.value as number) : null;
           texts[i] = numeric ? null : (reading.value as string);
           qualities[i] = reading.quality ?? null;
         }
-        await sql`INSERT INTO readings (device_id, measurand, phase, ts, value_num, value_text, quality)
-          SELECT * FROM unnest(${deviceIds}::text[], ${measurands}::text[], ${phases}::text[], ${timestamps}::bigint[],
-                               ${numbers}::float8[], ${texts}::text[], ${qualities}::text[])
-          ON CONFLICT (device_id, measurand, phase, ts) DO UPDATE SET
+        await sql`INSERT INTO readings (series_id, ts, value_num, value_text, quality)
+          SELECT * FROM unnest(${seriesIds}::bigint[], ${timestamps}::bigint[], ${numbers}::float8[],
+                               ${texts}::text[], ${qualities}::text[])
+          ON CONFLICT (series_id, ts) DO UPDATE SET
             value_num = excluded.value_num, value_text = excluded.value_text, quality = excluded.quality`.execute(trx);
       }
     });
@@ -158,27 +200,31 @@ export class PostgresTelemetry implements TelemetryStore {
     return guard(`write ${readings.length} readings`, async () => {
       // ON CONFLICT DO UPDATE refuses to touch one row twice in a statement: keep the last of duplicates.
       const unique = dedupe(readings);
+      // Ids resolved by this write; cached only once it commits (a rolled-back series has no row).
+      const resolved = new SeriesIds();
       try {
-        await this.#insert(unique);
+        await this.#insert(unique, resolved);
       } catch (error) {
         // A partition we believed in was dropped (by another process's retention): recreate, retry once.
         if (!isMissingPartition(error)) throw error;
         this.#partitions.clear();
-        await this.#insert(unique);
+        resolved.clear();
+        await this.#insert(unique, resolved);
       }
+      this.#seriesIds.absorb(resolved);
       return readings.length;
     });
   }
 
   query(query: TelemetryQuery): Promise<Reading[]> {
     const limit = queryLimit(query);
+    const series = { device_id: query.deviceId, measurand: query.measurand, phase: query.phase ?? '' };
     return guard(`query telemetry of ${query.deviceId}`, async () => {
-      const { rows } = await sql<ReadingRow>`
-        SELECT device_id, measurand, phase, ts, value_num, value_text, quality FROM readings
-        WHERE device_id = ${query.deviceId} AND measurand = ${query.measurand} AND phase = ${query.phase ?? ''}
-          AND ts >= ${query.from} AND ts < ${query.to}
+      const { rows } = await sql<ValueColumns>`
+        SELECT ts, value_num, value_text, quality FROM readings
+        WHERE series_id = ${seriesOf(series)} AND ts >= ${query.from} AND ts < ${query.to}
         ORDER BY ts LIMIT ${limit}`.execute(this.db);
-      return rows.map((row) => readingOf(row));
+      return rows.map((row) => readingOf(series, row));
     });
   }
 
@@ -186,6 +232,7 @@ export class PostgresTelemetry implements TelemetryStore {
     const bucketMs = Math.trunc(query.bucketMs);
     if (!(bucketMs > 0))
       return Promise.reject(new GridseamError('GW_ERR_VALIDATION', 'bucketMs must be a positive integer'));
+    const series = { device_id: query.deviceId, measurand: query.measurand, phase: query.phase ?? '' };
     return guard(`downsample telemetry of ${query.deviceId}`, async () => {
       // bigint division truncates, which is the floor for ts >= 0: buckets align to the epoch.
       // Readings marked invalid are left out of aggregates ("do not use").
@@ -193,8 +240,7 @@ export class PostgresTelemetry implements TelemetryStore {
         SELECT (ts / ${bucketMs}::bigint) * ${bucketMs}::bigint AS start, avg(value_num) AS avg,
                min(value_num) AS min, max(value_num) AS max, count(*) AS count
         FROM readings
-        WHERE device_id = ${query.deviceId} AND measurand = ${query.measurand} AND phase = ${query.phase ?? ''}
-          AND ts >= ${query.from} AND ts < ${query.to}
+        WHERE series_id = ${seriesOf(series)} AND ts >= ${query.from} AND ts < ${query.to}
           AND value_num IS NOT NULL AND (quality IS NULL OR quality <> 'invalid')
         GROUP BY 1 ORDER BY 1`.execute(this.db);
       return rows.map((row) => ({
@@ -208,19 +254,16 @@ export class PostgresTelemetry implements TelemetryStore {
   }
 
   latest(deviceId: string): Promise<Reading[]> {
-    const measurands = SERIES_KEYS.map(([measurand]) => measurand);
-    const phases = SERIES_KEYS.map(([, phase]) => phase);
     return guard(`latest telemetry of ${deviceId}`, async () => {
-      // One backward index probe per (measurand, phase) key instead of scanning the device's history.
-      const { rows } = await sql<ReadingRow>`
-        SELECT ${deviceId}::text AS device_id, k.measurand, k.phase, l.ts, l.value_num, l.value_text, l.quality
-        FROM unnest(${measurands}::text[], ${phases}::text[]) WITH ORDINALITY AS k(measurand, phase, n)
-        CROSS JOIN LATERAL (
+      // The device's series through the unique index, then one backward key probe per series
+      // (per partition) instead of scanning the device's history.
+      const { rows } = await sql<SeriesColumns & ValueColumns>`
+        SELECT s.device_id, s.measurand, s.phase, l.ts, l.value_num, l.value_text, l.quality
+        FROM series s CROSS JOIN LATERAL (
           SELECT ts, value_num, value_text, quality FROM readings r
-          WHERE r.device_id = ${deviceId} AND r.measurand = k.measurand AND r.phase = k.phase
-          ORDER BY ts DESC LIMIT 1) l
-        ORDER BY k.n`.execute(this.db);
-      return rows.map((row) => readingOf(row));
+          WHERE r.series_id = s.id ORDER BY ts DESC LIMIT 1) l
+        WHERE s.device_id = ${deviceId}`.execute(this.db);
+      return rows.map((row) => readingOf(row, row)).sort(bySeriesKey);
     });
   }
 
@@ -260,4 +303,10 @@ function dedupe(readings: readonly Reading[]): readonly Reading[] {
   }
   if (!duplicates) return readings;
   return [...seen.values()].sort((a, b) => a - b).map((i) => readings[i] as Reading);
+}
+
+/** The id of a series, as a scalar subquery (a probe of the unique index). */
+function seriesOf(series: SeriesColumns) {
+  return sql<number>`(SELECT id FROM series
+    WHERE device_id = ${series.device_id} AND measurand = ${series.measurand} AND phase = ${series.phase})`;
 }

@@ -65,11 +65,17 @@ export interface AuditLogTable {
   detail: ColumnType<unknown, string | null, never>;
 }
 
-export interface ReadingsTable {
+/** One telemetry series; readings refer to it by id. */
+export interface SeriesTable {
+  id: Generated<number>;
   device_id: string;
   measurand: string;
-  /** '' for the total over all phases, so the primary key needs no NULL handling. */
+  /** '' for the total over all phases, so the unique key needs no NULL handling. */
   phase: string;
+}
+
+export interface ReadingsTable {
+  series_id: number;
   ts: number;
   value_num: number | null;
   value_text: string | null;
@@ -86,6 +92,7 @@ export interface Database {
   enrolments: EnrolmentsTable;
   commands: CommandsTable;
   audit_log: AuditLogTable;
+  series: SeriesTable;
   readings: ReadingsTable;
 }
 

@@ -928,6 +928,215 @@ export function storeContract(label: string, harness: StoreHarness): void {
           );
         }));
 
+      test('many series across devices, measurands and phases: each query sees only its own', () =>
+        withStore(async (store) => {
+          const devices = ['d1', 'd2', 'd3', 'd4', 'd5', 'd6'];
+          const measurands = ['activePower', 'voltage', 'current'] as const;
+          const phases = [undefined, 'A', 'B', 'C'] as const;
+          const unitOf = { activePower: 'W', voltage: 'V', current: 'A' } as const;
+          const polls = 10;
+          // A distinct value per (device, measurand, phase, poll), so a reading in the wrong series shows.
+          const expectedValue = (d: number, m: number, p: number, t: number) => d * 1000 + m * 100 + p * 10 + t;
+          const at = (d: number, m: number, p: number, t: number): Reading => {
+            const measurand = measurands[m] as (typeof measurands)[number];
+            const phase = phases[p];
+            return {
+              deviceId: devices[d] as string,
+              ts: 60_000 * (t + 1),
+              measurand,
+              value: expectedValue(d, m, p, t),
+              unit: unitOf[measurand],
+              ...(phase === undefined ? {} : { phase }),
+            } as Reading;
+          };
+          // Time-major arrival, in batches of uneven size, with reads (SQLite merges) in between.
+          const all: Reading[] = [];
+          for (let t = 0; t < polls; t++)
+            for (let d = 0; d < devices.length; d++)
+              for (let m = 0; m < measurands.length; m++)
+                for (let p = 0; p < phases.length; p++) all.push(at(d, m, p, t));
+          for (let offset = 0, size = 7; offset < all.length; offset += size, size = (size * 3) % 101) {
+            assert.equal(
+              await store.telemetry.write(all.slice(offset, offset + size)),
+              Math.min(size, all.length - offset),
+            );
+            if (offset % 2 === 0) await store.telemetry.latest('d1');
+          }
+          for (let d = 0; d < devices.length; d++)
+            for (let m = 0; m < measurands.length; m++)
+              for (let p = 0; p < phases.length; p++) {
+                const phase = phases[p];
+                const q = {
+                  deviceId: devices[d] as string,
+                  measurand: measurands[m] as (typeof measurands)[number],
+                  from: 0,
+                  to: 60_000 * (polls + 1),
+                  ...(phase === undefined ? {} : { phase }),
+                };
+                const expected = Array.from({ length: polls }, (_, t) => at(d, m, p, t));
+                assert.deepEqual(await store.telemetry.query(q), expected, JSON.stringify(q));
+              }
+          const [bucket] = await store.telemetry.downsample({
+            deviceId: 'd4',
+            measurand: 'voltage',
+            phase: 'B',
+            from: 0,
+            to: 60_000 * (polls + 1),
+            bucketMs: 3_600_000,
+          });
+          assert.deepEqual(bucket, {
+            start: 0,
+            avg: expectedValue(3, 1, 2, 0) + (polls - 1) / 2,
+            min: expectedValue(3, 1, 2, 0),
+            max: expectedValue(3, 1, 2, polls - 1),
+            count: polls,
+          });
+          const latest = await store.telemetry.latest('d6');
+          assert.equal(latest.length, measurands.length * phases.length);
+          assert.deepEqual(new Set(latest), new Set(latest.filter((r) => r.ts === 60_000 * polls)));
+          assert.deepEqual(
+            latest.map((r) => r.value).sort((a, b) => Number(a) - Number(b)),
+            measurands
+              .flatMap((_, m) => phases.map((_p, p) => expectedValue(5, m, p, polls - 1)))
+              .sort((a, b) => a - b),
+          );
+        }));
+
+      test('a reading re-delivered after it was stored and read replaces the earlier value', () =>
+        withStore(async (store) => {
+          const q = { deviceId: 'd1', measurand: 'activePower' as const, phase: 'A' as const, from: 0, to: 10_000 };
+          await store.telemetry.write([
+            power('d1', 1000, 1, { phase: 'A', quality: 'suspect' }),
+            power('d1', 2000, 2, { phase: 'A' }),
+            power('d2', 1000, 9, { phase: 'A' }),
+          ]);
+          // Reading first: in SQLite this merges the inbox into readings.
+          assert.equal((await store.telemetry.query(q)).length, 2);
+          await store.telemetry.write([power('d1', 1000, 10, { phase: 'A' }), power('d1', 3000, 3, { phase: 'A' })]);
+          // The quality of the first delivery does not survive: the whole reading is replaced.
+          assert.deepEqual(await store.telemetry.query(q), [
+            power('d1', 1000, 10, { phase: 'A' }),
+            power('d1', 2000, 2, { phase: 'A' }),
+            power('d1', 3000, 3, { phase: 'A' }),
+          ]);
+          await store.telemetry.write([power('d1', 3000, 30, { phase: 'A', quality: 'estimated' })]);
+          assert.deepEqual(await store.telemetry.latest('d1'), [
+            power('d1', 3000, 30, { phase: 'A', quality: 'estimated' }),
+          ]);
+          assert.deepEqual(await store.telemetry.query({ ...q, deviceId: 'd2' }), [
+            power('d2', 1000, 9, { phase: 'A' }),
+          ]);
+        }));
+
+      test('latest across series: per series its newest, other devices and emptied series left out', () =>
+        withStore(async (store) => {
+          const state = (deviceId: string, ts: number, value: string): Reading => ({
+            deviceId,
+            ts,
+            measurand: 'operatingState',
+            value,
+            unit: 'state',
+          });
+          const volts = (ts: number, value: number, phase?: 'A' | 'B'): Reading =>
+            ({ deviceId: 'd1', ts, measurand: 'voltage', value, unit: 'V', ...(phase ? { phase } : {}) }) as Reading;
+          // Written newest-first for some series, across several batches and a read in between.
+          await store.telemetry.write([power('d1', 50_000, 5), volts(40_000, 231, 'B'), state('d1', 10, 'old')]);
+          assert.equal((await store.telemetry.latest('d1')).length, 3);
+          await store.telemetry.write([
+            power('d1', 20_000, 2),
+            volts(70_000, 232, 'B'),
+            volts(30_000, 229, 'A'),
+            volts(35_000, 230),
+            state('d1', 60_000, 'running'),
+            power('d2', 99_000, 99),
+            power('d1', 100, 7, { phase: 'C' }),
+          ]);
+          // Ordered by measurand, the total before its phases.
+          assert.deepEqual(await store.telemetry.latest('d1'), [
+            power('d1', 50_000, 5),
+            power('d1', 100, 7, { phase: 'C' }),
+            volts(35_000, 230),
+            volts(30_000, 229, 'A'),
+            volts(70_000, 232, 'B'),
+            state('d1', 60_000, 'running'),
+          ]);
+          assert.deepEqual(await store.telemetry.latest('d2'), [power('d2', 99_000, 99)]);
+          // Retention empties the phase C series (and takes the old operating state): C has no latest.
+          assert.equal(await store.telemetry.prune(1000), 2);
+          assert.deepEqual(
+            (await store.telemetry.latest('d1')).map((r) => `${r.measurand}/${r.phase ?? ''}`),
+            ['activePower/', 'voltage/', 'voltage/A', 'voltage/B', 'operatingState/'],
+          );
+        }));
+
+      test('prune removes old readings of every series; queries, latest and new writes stay right', () =>
+        withStore(async (store) => {
+          const day = 86_400_000;
+          const start = Date.UTC(2024, 0, 25);
+          const cut = start + 10 * day; // 4 February
+          const devices = ['d1', 'd2', 'd3'];
+          const series = devices.flatMap((deviceId) =>
+            [undefined, 'A', 'B'].map((phase) => ({ deviceId, ...(phase ? { phase: phase as 'A' | 'B' } : {}) })),
+          );
+          // d3 only has readings before the cut: it is emptied. The others span January to February.
+          const written: Reading[] = [];
+          for (const [i, s] of series.entries())
+            for (let k = 0; k < (s.deviceId === 'd3' ? 5 : 20); k++)
+              written.push(power(s.deviceId, start + k * day, i * 100 + k, s.phase ? { phase: s.phase } : {}));
+          await store.telemetry.write(written);
+          const { db } = storeInternals(store);
+          const seriesRows = async () =>
+            Number((await sql<{ n: number }>`SELECT count(*) AS n FROM series`.execute(db)).rows[0]?.n);
+          assert.equal(await seriesRows(), series.length);
+
+          const old = written.filter((r) => r.ts < cut);
+          assert.equal(await store.telemetry.prune(cut), old.length);
+          for (const s of series) {
+            const kept = written.filter((r) => r.deviceId === s.deviceId && r.phase === s.phase && r.ts >= cut);
+            assert.deepEqual(
+              await store.telemetry.query({ ...s, measurand: 'activePower', from: 0, to: start + 100 * day }),
+              kept,
+            );
+          }
+          assert.deepEqual(await store.telemetry.latest('d3'), []);
+          assert.deepEqual(
+            (await store.telemetry.latest('d1')).map((r) => r.ts),
+            [start + 19 * day, start + 19 * day, start + 19 * day],
+          );
+          const [bucket] = await store.telemetry.downsample({
+            deviceId: 'd2',
+            phase: 'A',
+            measurand: 'activePower',
+            from: 0,
+            to: start + 100 * day,
+            bucketMs: 100 * day,
+          });
+          assert.equal(bucket?.count, 10);
+          assert.equal(bucket?.min, 410);
+          // Series rows outlive their readings, so a later write of an emptied series finds it again.
+          assert.equal(await seriesRows(), series.length);
+          await store.telemetry.write([power('d3', cut + day, 42, { phase: 'B' })]);
+          assert.deepEqual(
+            await store.telemetry.query({ deviceId: 'd3', phase: 'B', measurand: 'activePower', from: 0, to: cut * 2 }),
+            [power('d3', cut + day, 42, { phase: 'B' })],
+          );
+          assert.equal(await seriesRows(), series.length);
+          assert.equal(await store.telemetry.prune(cut), 0);
+        }));
+
+      test('a failed batch leaves no series id behind: later writes of its series land in their own', () =>
+        withStore(async (store) => {
+          // The second reading breaks NOT NULL on ts after the new series 'x' has been resolved.
+          const broken = { ...power('x', 2000, 2), ts: null } as unknown as Reading;
+          await assert.rejects(store.telemetry.write([power('x', 1000, 1), broken]));
+          // A new series now; SQLite hands out the rolled-back id again.
+          await store.telemetry.write([power('y', 1000, 5)]);
+          await store.telemetry.write([power('x', 1000, 1)]);
+          const q = { measurand: 'activePower' as const, from: 0, to: 10_000 };
+          assert.deepEqual(await store.telemetry.query({ ...q, deviceId: 'x' }), [power('x', 1000, 1)]);
+          assert.deepEqual(await store.telemetry.query({ ...q, deviceId: 'y' }), [power('y', 1000, 5)]);
+        }));
+
       test('a batch is one transaction: a failing batch leaves nothing behind', () =>
         withStore(async (store) => {
           const bad = { deviceId: 'd1', ts: 2000, measurand: 'activePower', value: 1, unit: 'W' } as Record<

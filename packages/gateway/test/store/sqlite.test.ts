@@ -7,6 +7,7 @@ import type { Reading } from '@gridseam/model';
 import { sql } from 'kysely';
 import { openStore, storeInternals } from '../../src/store/index.ts';
 import { MERGE_THRESHOLD } from '../../src/store/sqlite.ts';
+import type { Store } from '../../src/store/types.ts';
 import { device, site, storeContract } from './contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gridseam-store-'));
@@ -100,6 +101,114 @@ describe('SQLite store specifics', () => {
       assert.equal(await write, 1);
       assert.equal(await store.sites.get('s1'), undefined);
       assert.equal((await store.telemetry.latest('d1')).length, 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('two stores on one file, and a reopened one, resolve the same series ids', async () => {
+    const path = join(dir, 'series.db');
+    const reading = (deviceId: string, ts: number, value: number, phase?: 'A'): Reading =>
+      ({ deviceId, ts, measurand: 'activePower', value, unit: 'W', ...(phase ? { phase } : {}) }) as Reading;
+    const seriesIds = async (store: Store) =>
+      (
+        await sql<{
+          id: number;
+          key: string;
+        }>`SELECT id, device_id || '/' || phase AS key FROM series ORDER BY id`.execute(storeInternals(store).db)
+      ).rows;
+    const a = await openStore({ kind: 'sqlite', path });
+    const b = await openStore({ kind: 'sqlite', path });
+    try {
+      await a.migrate();
+      await a.telemetry.write([reading('d1', 1000, 1), reading('d2', 1000, 2)]);
+      // b learns d1 from the table, creates d1/A; a then meets d1/A as an existing row.
+      await b.telemetry.write([reading('d1', 2000, 3), reading('d1', 2000, 4, 'A')]);
+      await a.telemetry.write([reading('d1', 3000, 5, 'A'), reading('d1', 3000, 6)]);
+      const ids = await seriesIds(a);
+      assert.deepEqual(
+        ids.map((r) => r.key),
+        ['d1/', 'd2/', 'd1/A'],
+      );
+      assert.deepEqual(await seriesIds(b), ids);
+      for (const store of [a, b]) {
+        assert.deepEqual(
+          (await store.telemetry.query({ deviceId: 'd1', measurand: 'activePower', from: 0, to: 10_000 })).map(
+            (r) => r.value,
+          ),
+          [1, 3, 6],
+        );
+        assert.deepEqual(
+          (
+            await store.telemetry.query({ deviceId: 'd1', phase: 'A', measurand: 'activePower', from: 0, to: 10_000 })
+          ).map((r) => r.value),
+          [4, 5],
+        );
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+
+    // A fresh process (empty cache) re-delivering a reading replaces it in the existing series.
+    const reopened = await openStore({ kind: 'sqlite', path });
+    try {
+      assert.deepEqual(await reopened.migrate(), []);
+      const before = await seriesIds(reopened);
+      await reopened.telemetry.write([reading('d2', 1000, 20), reading('d3', 1000, 30)]);
+      assert.deepEqual(await seriesIds(reopened), [...before, { id: (before.at(-1)?.id ?? 0) + 1, key: 'd3/' }]);
+      assert.deepEqual(
+        await reopened.telemetry.query({ deviceId: 'd2', measurand: 'activePower', from: 0, to: 10_000 }),
+        [reading('d2', 1000, 20)],
+      );
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test('a merge past the threshold across many series keeps each series whole and in order', async () => {
+    const store = await openStore({ kind: 'sqlite', path: ':memory:' });
+    try {
+      await store.migrate();
+      const devices = 250;
+      const phases = [undefined, 'A', 'B', 'C'] as const;
+      const polls = Math.ceil((MERGE_THRESHOLD + 1) / (devices * phases.length));
+      const batch: Reading[] = [];
+      // Time-major: every poll of every series, so each merge interleaves all series.
+      for (let t = 0; t < polls; t++)
+        for (let d = 0; d < devices; d++)
+          for (const [p, phase] of phases.entries())
+            batch.push({
+              deviceId: `d${d}`,
+              ts: 1000 * t,
+              measurand: 'current',
+              value: d + p / 10 + t * 1000,
+              unit: 'A',
+              ...(phase ? { phase } : {}),
+            } as Reading);
+      for (let offset = 0; offset < batch.length; offset += 5000)
+        await store.telemetry.write(batch.slice(offset, offset + 5000));
+      const { db } = storeInternals(store);
+      const count = async (table: 'readings' | 'readings_inbox') =>
+        Number((await sql<{ n: number }>`SELECT count(*) AS n FROM ${sql.table(table)}`.execute(db)).rows[0]?.n);
+      // The threshold was crossed once: that merge moved everything written up to then.
+      assert.ok((await count('readings')) >= MERGE_THRESHOLD);
+      assert.equal((await count('readings')) + (await count('readings_inbox')), batch.length);
+      for (const d of [0, 17, devices - 1]) {
+        const got = await store.telemetry.query({
+          deviceId: `d${d}`,
+          phase: 'C',
+          measurand: 'current',
+          from: 0,
+          to: 1e9,
+        });
+        assert.deepEqual(
+          got.map((r) => r.value),
+          Array.from({ length: polls }, (_, t) => d + 0.3 + t * 1000),
+        );
+      }
+      assert.equal(await count('readings'), batch.length);
+      assert.equal((await store.telemetry.latest(`d${devices - 1}`)).length, phases.length);
     } finally {
       await store.close();
     }
