@@ -93,4 +93,54 @@ export interface DecodedModel extends DecodedGroup {
   start: number;
   /** Model length in registers, as read from the device (excludes the ID and L registers). */
   length: number;
+  /**
+   * Problems that did not stop the decode, e.g. a declared length L that disagrees with the length
+   * computed from the definition and the counts; empty when the block matched the definition.
+   */
+  warnings: string[];
+}
+
+/**
+ * Values to encode, shaped like a DecodedGroup: points by name (scaled values; sunssf and count
+ * points raw), repeating groups as arrays. Missing points encode as their unimplemented value.
+ * A DecodedModel is accepted as is.
+ */
+export interface GroupValues {
+  points?: Readonly<Record<string, PointValue | undefined>>;
+  groups?: Readonly<Record<string, readonly GroupValues[] | undefined>>;
+}
+export type ModelValues = GroupValues;
+
+export interface EncodeOptions {
+  /**
+   * true: point values are raw register integers (no scale factor applied), as in pysunspec2
+   * device images. Default false: values are scaled and are divided by 10^sf.
+   */
+  raw?: boolean;
+}
+
+export interface DecodeOptions {
+  /** Register address of the model's ID point (reported back as DecodedModel.start). */
+  start: number;
+}
+
+/** Registers to write with FC16: `offset` is relative to the model's ID register. */
+export interface RegisterWrite {
+  offset: number;
+  registers: Uint16Array;
+}
+
+/** Where a point lives in a decoded model, for writes and read-back comparisons. */
+export interface PointLocation {
+  point: PointDef;
+  /** Normalised path, e.g. 'Crv[1].Pt[0].V'. */
+  path: string;
+  /** Register offset from the model's ID register. */
+  offset: number;
+  /** Absolute register address: DecodedModel.start + offset. */
+  address: number;
+  /** The point's value in the decoded model. */
+  value: PointValue;
+  /** The scale factor exponent that applies (constant or read from the model); undefined without sf, null when unimplemented. */
+  sf: number | null | undefined;
 }
