@@ -1,4 +1,5 @@
 import { checkReadings } from '@gridseam/model';
+import { discoverSunSpec, SunSpecAdapter, SunSpecConnections } from '@gridseam/sunspec';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi } from './api/server.ts';
@@ -8,6 +9,8 @@ import { resolveApiTokens } from './config/index.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { seedFleet } from './config/seed.ts';
 import { prepareStoreLocation } from './config/store-location.ts';
+import { parseUnits, type SunSpecSection, sunspecAddress } from './config/sunspec.ts';
+import { EdgeRuntime, type EdgeSource } from './edge/index.ts';
 import { FleetRegistry } from './registry/index.ts';
 import { openStore } from './store/index.ts';
 import type { Store } from './store/types.ts';
@@ -38,6 +41,67 @@ export interface StartGatewayOptions {
   telemetryIdleFlushMs?: number;
 }
 
+/** The registry's adapter kind for SunSpec Modbus TCP devices. */
+export const SUNSPEC_ADAPTER_KIND = 'sunspec-modbus';
+
+/**
+ * The edge sources of the `sunspec` section: one per configured device and one per discovery
+ * range, over one shared Modbus TCP connection per host:port. This is the only place the gateway
+ * core meets the SunSpec package; the edge runtime sees DeviceAdapters.
+ */
+export function sunspecSources(section: SunSpecSection, connections: SunSpecConnections, logger: Logger): EdgeSource[] {
+  const sources: EdgeSource[] = section.devices.map((device) => {
+    const address = sunspecAddress(device.host, device.port, device.unit);
+    return {
+      name: address,
+      open: async () => {
+        const transport = await connections.get(device.host, device.port);
+        return [
+          {
+            spec: {
+              id: device.id,
+              siteId: device.siteId,
+              pollIntervalMs: device.pollIntervalMs,
+              adapter: { kind: SUNSPEC_ADAPTER_KIND, address },
+              ...(device.name !== undefined ? { name: device.name } : {}),
+            },
+            adapter: new SunSpecAdapter({ deviceId: device.id, transport, unit: device.unit }),
+          },
+        ];
+      },
+    };
+  });
+  for (const range of section.discover) {
+    const units = parseUnits(range.units);
+    sources.push({
+      name: `${sunspecAddress(range.host, range.port, units[0] ?? 0)}..${units[units.length - 1] ?? 0}`,
+      open: async () => {
+        const transport = await connections.get(range.host, range.port);
+        const found = await discoverSunSpec(transport, units, {
+          deviceIdOf: (unit) => `${range.idPrefix}${unit}`,
+          onSkip: (unit, error) =>
+            logger.debug({ host: range.host, port: range.port, unit, error: error.message }, 'no SunSpec device'),
+        });
+        logger.info(
+          { host: range.host, port: range.port, probed: units.length, found: found.map((f) => f.unit) },
+          'SunSpec discovery done',
+        );
+        return found.map(({ unit, adapter, description }) => ({
+          spec: {
+            id: adapter.deviceId,
+            siteId: range.siteId,
+            pollIntervalMs: range.pollIntervalMs,
+            adapter: { kind: SUNSPEC_ADAPTER_KIND, address: sunspecAddress(range.host, range.port, unit) },
+          },
+          adapter,
+          description,
+        }));
+      },
+    });
+  }
+  return sources;
+}
+
 export interface Gateway {
   api: FastifyInstance;
   store: Store;
@@ -45,16 +109,22 @@ export interface Gateway {
   registry: FleetRegistry;
   /** Batches telemetry from the bus into the store (its `buffered` count is a useful gauge). */
   telemetryWriter: TelemetryWriter;
+  /** The device edge (polling and commands), when the configuration lists devices for it. */
+  edge: EdgeRuntime | undefined;
   /** Where the API listens, e.g. http://127.0.0.1:8080. */
   address: string;
-  /** Stops the API, retention, telemetry intake (flushing what is buffered), the bus and the store, in that order. */
+  /**
+   * Stops the API, the edge and its connections, retention, telemetry intake (flushing what is
+   * buffered), the bus and the store, in that order.
+   */
   close(): Promise<void>;
 }
 
 /**
  * Starts the gateway: store (migrated), bus, the configured fleet, the telemetry writer on the bus
- * topic 'telemetry', retention pruning and the operator API. If a step fails, what was already
- * started is closed again before the error is thrown.
+ * topic 'telemetry', retention pruning, the device edge (SunSpec devices described, registered,
+ * polled and commanded; unreachable ones retried in the background) and the operator API. If a
+ * step fails, what was already started is closed again before the error is thrown.
  */
 export async function startGateway(config: GatewayConfig, options: StartGatewayOptions): Promise<Gateway> {
   const { logger } = options;
@@ -135,6 +205,24 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     });
     closers.push({ name: 'retention', close: () => stopRetention() });
 
+    let edge: EdgeRuntime | undefined;
+    const sunspec = config.sunspec;
+    if (sunspec && (sunspec.devices.length > 0 || sunspec.discover.length > 0)) {
+      const edgeLogger = logger.child({ component: 'edge' });
+      const connections = new SunSpecConnections({ timeoutMs: sunspec.timeoutMs });
+      closers.push({ name: 'sunspec connections', close: () => connections.close() });
+      const runtime = new EdgeRuntime(sunspecSources(sunspec, connections, edgeLogger), {
+        registry,
+        store,
+        bus,
+        logger: edgeLogger,
+        concurrency: sunspec.concurrency,
+      });
+      closers.push({ name: 'edge', close: () => runtime.close() });
+      edge = runtime;
+      await runtime.start();
+    }
+
     const api = await buildApi({
       store,
       bus,
@@ -154,6 +242,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       bus,
       registry,
       telemetryWriter: writer,
+      edge,
       address,
       close: () => {
         closed ??= closeAll().then(() => logger.info('gateway closed'));

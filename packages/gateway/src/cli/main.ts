@@ -7,6 +7,8 @@ import { isSqliteFile, prepareStoreLocation } from '../config/store-location.ts'
 import { createLogger, type Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
 import { formatTable, redactUrl } from './output.ts';
+import { registerSimCommands } from './sim.ts';
+import { registerSunSpecCommands } from './sunspec.ts';
 
 /** Where the CLI reads and writes; the process's own streams unless a caller passes others. */
 export interface CliIo {
@@ -240,6 +242,9 @@ Exit codes: 0 success, 1 failure, 2 configuration or usage error.`,
           `${fleet.groups.length} group(s)`,
       );
     });
+
+  registerSunSpecCommands(program, io);
+  registerSimCommands(program, io);
 
   return program;
 }

@@ -3,4 +3,16 @@ export { type LoadedConfig, loadConfig, MAX_ALIAS_COUNT, MAX_CONFIG_BYTES, parse
 export * from './schema.ts';
 export { type SeedResult, seedFleet } from './seed.ts';
 export { isSqliteFile, prepareStoreLocation } from './store-location.ts';
+export {
+  DEFAULT_MODBUS_PORT,
+  DEFAULT_POLL_INTERVAL_MS,
+  DEFAULT_SUNSPEC_CONCURRENCY,
+  DEFAULT_SUNSPEC_TIMEOUT_MS,
+  parseUnits,
+  SunSpecDeviceConfig,
+  SunSpecDiscoverConfig,
+  SunSpecSection,
+  sunspecAddress,
+  sunspecIssues,
+} from './sunspec.ts';
 export { resolveApiTokens, sha256Hex } from './tokens.ts';

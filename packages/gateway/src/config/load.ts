@@ -7,6 +7,7 @@ import { Value } from 'typebox/value';
 import { isCollection, isPair, isScalar, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import { type ConfigIssue, issuesFromAjv, keyPathOf } from './issues.ts';
 import { buildConfigSchema, FleetGroup, type GatewayConfig } from './schema.ts';
+import { sunspecIssues } from './sunspec.ts';
 
 /** Largest configuration file accepted; a bigger one is a mistake (or an attack), not a config. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -168,6 +169,7 @@ function validate(config: unknown, file: string): void {
   if (typeof fleet === 'object' && fleet !== null)
     issues.push(...fleetIssues(fleet as Record<string, unknown>, config));
   issues.push(...tokenIssues(config));
+  issues.push(...sunspecIssues(config));
   if (issues.length > 0) throw configError(file, issues);
 }
 

@@ -1,5 +1,6 @@
 import { Device, Group, Id, Site } from '@gridseam/model';
 import Type, { type Static, type TSchema } from 'typebox';
+import { SunSpecSection } from './sunspec.ts';
 
 /**
  * The gateway configuration file (YAML), as a TypeBox schema. Fields with a `default` are filled
@@ -136,6 +137,8 @@ export function buildConfigSchema<S extends TSchema, D extends TSchema, G extend
         },
         { additionalProperties: false, default: {} },
       ),
+      /** SunSpec Modbus TCP devices the edge polls and controls (see sunspec.ts); absent: none. */
+      sunspec: Type.Optional(SunSpecSection),
     },
     { additionalProperties: false },
   );
