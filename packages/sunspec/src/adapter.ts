@@ -113,10 +113,16 @@ export class SunSpecAdapter implements DeviceAdapter {
     return this.tracked(() => this.currentScan());
   }
 
-  /** Reads every model (the scan is cached) and maps model 1 and the rest to a description. */
+  /**
+   * Reads every model (the scan is cached) and maps model 1 and the rest to a description. With
+   * `pollModels`, the adapter is a view of part of the unit (e.g. the meter models of an inverter's
+   * unit), so class and capabilities come from those models only.
+   */
   async describe(): Promise<DeviceDescription> {
     return this.tracked(async () => {
-      const models = await this.withScan((scan) => readModels(this.transport, this.unit, scan));
+      const all = await this.withScan((scan) => readModels(this.transport, this.unit, scan));
+      const view = this.options.pollModels;
+      const models = view ? all.filter((m) => m.id === 1 || view.includes(m.id)) : all;
       const deviceClass = this.options.deviceClass ?? classify(models);
       this.deviceClass = deviceClass;
       return { class: deviceClass, ...commonFields(models), capabilities: capabilitiesOf(models) };

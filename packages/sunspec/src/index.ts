@@ -5,7 +5,6 @@
 export const PACKAGE = '@gridseam/sunspec';
 
 // The SunSpec DeviceAdapter of the gateway's edge runtime (health, shared connections, discovery).
-// It replaces device/adapter.ts's class of the same name in this index.
 export {
   type AdapterHealth,
   DEFAULT_FAULTY_AFTER,
@@ -57,7 +56,6 @@ export {
   encodePlan,
   type PlannedWrite,
   type PlanOptions,
-  POLL_MODELS,
   planReads,
   planSetpoint,
   type ReadBackEntry,

@@ -1,6 +1,5 @@
 /** The SunSpec device edge: discovery, reading, canonical mapping and controls. */
 
-export { POLL_MODELS, SunSpecAdapter, type SunSpecAdapterOptions } from './adapter.ts';
 export {
   type ApplyResult,
   applySetpoint,

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GridseamError, type Setpoint } from '@gridseam/model';
-import { SunSpecAdapter } from '../../src/device/index.ts';
-import { FakeTransport } from './fake-transport.ts';
-import { layDevice, rawModel } from './images.ts';
+import { SunSpecAdapter } from '../src/adapter.ts';
+import { FakeTransport } from './device/fake-transport.ts';
+import { layDevice, rawModel } from './device/images.ts';
 
 const NOW = 1_700_000_000_000;
 
@@ -93,7 +93,7 @@ describe('SunSpecAdapter', () => {
     layDevice(moved, 40000, [rawModel(1), rawModel(120), rawModel(103, { W: 42, W_SF: 0 })]);
     fake.put(40070, moved.get(40070, 200));
     await assert.rejects(adapter.poll(NOW), (e: unknown) => GridseamError.is(e) && e.code === 'GW_ERR_DEVICE_PROTOCOL');
-    assert.equal(adapter.lastScan, undefined);
+    assert.equal(adapter.scan, undefined);
     const readings = await adapter.poll(NOW);
     assert.equal(readings.find((r) => r.measurand === 'activePower')?.value, 42);
   });
