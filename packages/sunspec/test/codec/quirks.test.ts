@@ -7,36 +7,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { GridseamError } from '@gridseam/model';
 import { decodeModel, encodeModel, getModelDefinition, POINT_TYPES } from '../../src/codec/index.ts';
+import { TYPE_SIZE } from '../../src/codec/layout.ts';
 import type { GroupDef, ModelDef, PointDef, PointType } from '../../src/codec/types.ts';
 
-const SIZE: Record<Exclude<PointType, 'string'>, number> = {
-  int16: 1,
-  uint16: 1,
-  count: 1,
-  acc16: 1,
-  raw16: 1,
-  enum16: 1,
-  bitfield16: 1,
-  sunssf: 1,
-  pad: 1,
-  int32: 2,
-  uint32: 2,
-  acc32: 2,
-  enum32: 2,
-  bitfield32: 2,
-  float32: 2,
-  ipaddr: 2,
-  int64: 4,
-  uint64: 4,
-  acc64: 4,
-  bitfield64: 4,
-  float64: 4,
-  eui48: 4,
-  ipv6addr: 8,
-};
-
 function point(name: string, type: PointType, extra: Partial<PointDef> = {}): PointDef {
-  return { name, type, size: type === 'string' ? 4 : SIZE[type], ...extra };
+  return { name, type, size: type === 'string' ? 4 : TYPE_SIZE[type], ...extra };
 }
 
 function model(id: number, points: PointDef[], groups: GroupDef[] = []): ModelDef {
