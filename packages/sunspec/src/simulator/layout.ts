@@ -8,6 +8,7 @@
  * repeated as many times as the simulated values hold (SunSpec Information Model Specification,
  * "group" and "count"; a group without count occurs once).
  */
+import { type CompiledGroup, type CompiledModel, compileModel, SF_CONST, SF_POINT } from '../codec/layout.ts';
 import type { DecodedGroup, GroupDef, ModelDef, PointDef, PointType } from '../codec/types.ts';
 
 /** One point of the map, with its absolute register address. */
@@ -51,11 +52,10 @@ export interface ModelPlacement {
 export type PointLimits = Readonly<Record<string, readonly [number, number]>>;
 
 /** Registers per repetition of a group, nested groups included. */
-function groupLength(group: GroupDef, values: DecodedGroup | undefined): number {
-  let length = 0;
-  for (const point of group.points) length += point.size;
-  for (const child of group.groups ?? []) {
-    const reps = repetitions(child, values);
+function groupLength(group: CompiledGroup, values: DecodedGroup | undefined): number {
+  let length = group.pointsLength;
+  for (const child of group.children) {
+    const reps = repetitions(child.def, values);
     for (let i = 0; i < reps.length; i++) length += groupLength(child, reps[i]);
   }
   return length;
@@ -77,15 +77,6 @@ function defaultLimits(point: PointDef): [number, number] {
   if (units.includes('%') || units.startsWith('Pct')) return signed ? [-100, 100] : [0, 100];
   if (units === 'cos()') return [-1, 1];
   return [Number.NaN, Number.NaN];
-}
-
-/** Finds a scale-factor point by name: same group first, then enclosing groups (1.3 of device_edge notes). */
-function resolveSf(name: string, scopes: readonly Map<string, number>[]): number {
-  for (let i = scopes.length - 1; i >= 0; i--) {
-    const address = scopes[i]?.get(name);
-    if (address !== undefined) return address;
-  }
-  return -1;
 }
 
 export class MapLayout {
@@ -110,9 +101,11 @@ export class MapLayout {
     const slots: PointSlot[] = [];
     let address = base + 2; // after 'SunS'
     models.forEach(({ def, values }, modelIndex) => {
-      const length = groupLength(def.group, values) - 2; // L excludes ID and L
+      // Offsets and scale-factor references come from the codec's compiled layout of the definition.
+      const compiled = compileModel(def);
+      const length = groupLength(compiled.root, values) - 2; // L excludes ID and L
       placements.push({ id: def.id, def, start: address, length });
-      this.placeGroup(def, modelIndex, def.group, values, '', address, [], slots, options.limits ?? {});
+      this.placeGroup(compiled, modelIndex, compiled.root, values, '', address, [], slots, options.limits ?? {});
       address += length + 2;
     });
     this.models = placements;
@@ -123,45 +116,37 @@ export class MapLayout {
   }
 
   private placeGroup(
-    model: ModelDef,
+    model: CompiledModel,
     modelIndex: number,
-    group: GroupDef,
+    group: CompiledGroup,
     values: DecodedGroup | undefined,
     prefix: string,
     start: number,
-    outerScopes: readonly Map<string, number>[],
+    outerStarts: readonly number[],
     slots: PointSlot[],
     limits: PointLimits,
   ): number {
-    // First pass: addresses of this group's points, so scale factors defined after a point resolve.
-    const scope = new Map<string, number>();
-    let address = start;
-    for (const point of group.points) {
-      scope.set(point.name, address);
-      address += point.size;
-    }
-    const scopes = [...outerScopes, scope];
-    address = start;
+    // Start of this instance and of each enclosing one: a scale factor lives `sfUp` groups up.
+    const starts = [...outerStarts, start];
     for (const point of group.points) {
       const path = prefix + point.name;
-      let sfAddress = -1;
-      let sfFixed = 0;
-      if (typeof point.sf === 'number') sfFixed = point.sf;
-      else if (typeof point.sf === 'string') sfAddress = resolveSf(point.sf, scopes);
-      const [min, max] = limits[`${model.id}.${path}`] ?? defaultLimits(point);
-      const symbols = point.symbols ?? [];
-      const isEnum = point.type === 'enum16' || point.type === 'enum32';
-      const isBits = point.type.startsWith('bitfield');
+      const sfFixed = point.sfKind === SF_CONST ? point.sfConst : 0;
+      const sfAddress = point.sfKind === SF_POINT ? starts[starts.length - 1 - point.sfUp]! + point.sfOffset : -1;
+      const def = point.def;
+      const [min, max] = limits[`${model.id}.${path}`] ?? defaultLimits(def);
+      const symbols = def.symbols ?? [];
+      const isEnum = def.type === 'enum16' || def.type === 'enum32';
+      const isBits = def.type.startsWith('bitfield');
       const slot: PointSlot = {
         index: slots.length,
         modelId: model.id,
         modelIndex,
         path,
-        def: point,
-        type: point.type,
-        address,
+        def,
+        type: def.type,
+        address: start + point.offset,
         size: point.size,
-        writable: point.access === 'RW',
+        writable: point.writable,
         sfAddress,
         sfFixed,
         min,
@@ -173,14 +158,14 @@ export class MapLayout {
       // The first model with an id wins (a map may repeat a model id).
       const key = `${model.id}:${path}`;
       if (!this.byKey.has(key)) this.byKey.set(key, slot);
-      address += point.size;
     }
-    for (const child of group.groups ?? []) {
-      const reps = repetitions(child, values);
-      const repeated = child.count !== undefined;
+    let address = start + group.pointsLength;
+    for (const child of group.children) {
+      const reps = repetitions(child.def, values);
+      const repeated = child.def.count !== undefined;
       for (let i = 0; i < reps.length; i++) {
         const childPrefix = `${prefix}${child.name}${repeated ? `[${i}]` : ''}.`;
-        address = this.placeGroup(model, modelIndex, child, reps[i], childPrefix, address, scopes, slots, limits);
+        address = this.placeGroup(model, modelIndex, child, reps[i], childPrefix, address, starts, slots, limits);
       }
     }
     return address;

@@ -3,30 +3,25 @@
  * The pack integrates AC power with round-trip efficiency inside the SoC window; the command comes
  * from 704 WSet, else 124 StorCtl_Mod (see storage.ts for the exact rules), else idle.
  */
-import { DeviceBase, Reversion } from '../device.ts';
-import type { PointSlot } from '../layout.ts';
+import { DeviceBase } from '../device.ts';
 import { BatteryPack, unitVariation } from '../physics.ts';
 import type { RegisterMap, RegisterMapOptions } from '../register-map.ts';
 import {
   AcMeasurementWriter,
-  acControlLimits,
-  acControlsModel,
-  acMeasurementModel,
   buildMap,
-  capacityLimits,
-  capacityModel,
   commonModel,
-  mergeLimits,
-  serialNumber,
+  type TimedReversion,
+  writeIdentity,
+  writeRemaining,
 } from './shared.ts';
 import {
-  batteryModel,
+  addStorageReversions,
+  initialSoc,
   StorageControls,
   type StorageOptions,
   type StorageParams,
-  storageCapacityModel,
-  storageControlsModel,
-  storageLimits,
+  storageInverterLimits,
+  storageInverterModels,
   storageParams,
 } from './storage.ts';
 
@@ -35,64 +30,10 @@ export const BATTERY_SERIAL_PREFIX = 'SIMBAT';
 export function batteryTemplate(options: StorageOptions, mapOptions: RegisterMapOptions): RegisterMap {
   const p = storageParams(options);
   const ratedW = Math.max(p.maxChargeW, p.maxDischargeW);
-  const capacity = { ratedW, phases: 3 as const, maxChargeW: p.maxChargeW, maxDischargeW: p.maxDischargeW };
-  return buildMap(
-    [
-      commonModel('SimBattery', BATTERY_SERIAL_PREFIX, 0),
-      acMeasurementModel(3),
-      capacityModel(capacity),
-      acControlsModel(),
-      storageCapacityModel(p),
-      batteryModel(p),
-      storageControlsModel(p),
-    ],
-    {
-      ...mapOptions,
-      limits: mergeLimits(
-        capacityLimits(capacity),
-        acControlLimits(ratedW),
-        storageLimits(p),
-        mapOptions.limits ? { ...mapOptions.limits } : {},
-      ),
-    },
-  );
-}
-
-/** The initial SoC of a unit: the option, else 30..70 % varying by unit id. */
-export function initialSoc(options: StorageOptions, unit: number): number {
-  return options.initialSocPct ?? Math.round(30 + 40 * unitVariation(unit));
-}
-
-/** 704 WSet and WMaxLimPct reversions, and 124 InOutWRte_RvrtTms (StorCtl_Mod back to 0). */
-export function addStorageReversions(device: DeviceBase): [Reversion, PointSlot][] {
-  const { map } = device;
-  const remaining: [Reversion, PointSlot][] = [
-    [
-      device.add704Reversion('WMaxLimPctEna', 'WMaxLimPctEnaRvrt', 'WMaxLimPctRvrtTms', [
-        ['WMaxLimPct', 'WMaxLimPctRvrt'],
-      ]),
-      map.point(704, 'WMaxLimPctRvrtRem'),
-    ],
-    [
-      device.add704Reversion('WSetEna', 'WSetEnaRvrt', 'WSetRvrtTms', [
-        ['WSet', 'WSetRvrt'],
-        ['WSetPct', 'WSetPctRvrt'],
-      ]),
-      map.point(704, 'WSetRvrtRem'),
-    ],
-  ];
-  const mode = map.point(124, 'StorCtl_Mod');
-  const tms = map.point(124, 'InOutWRte_RvrtTms');
-  device.addReversion(
-    new Reversion(
-      'StorCtl_Mod',
-      [mode, tms, map.point(124, 'InWRte'), map.point(124, 'OutWRte')],
-      () => map.get(tms) ?? 0,
-      () => map.getRaw(mode) !== 0,
-      () => map.setRaw(mode, 0),
-    ),
-  );
-  return remaining;
+  return buildMap([commonModel('SimBattery', BATTERY_SERIAL_PREFIX, 0), ...storageInverterModels(p, ratedW)], {
+    ...mapOptions,
+    limits: storageInverterLimits(p, ratedW, mapOptions.limits),
+  });
 }
 
 export class Battery extends DeviceBase {
@@ -105,16 +46,14 @@ export class Battery extends DeviceBase {
   whAbsorbed: number;
   private readonly controls: StorageControls;
   private readonly ac: AcMeasurementWriter;
-  private readonly remaining: [Reversion, PointSlot][];
+  private readonly remaining: TimedReversion[];
 
   constructor(unit: number, map: RegisterMap, startMs: number, options: StorageOptions = {}) {
     super(unit, map, startMs);
     this.params = storageParams(options);
     this.ratedW = Math.max(this.params.maxChargeW, this.params.maxDischargeW);
     this.pack = new BatteryPack(this.params, initialSoc(options, unit));
-    this.serialNumber = serialNumber(BATTERY_SERIAL_PREFIX, unit);
-    map.setString(map.point(1, 'SN'), this.serialNumber);
-    map.setRaw(map.point(1, 'DA'), unit);
+    this.serialNumber = writeIdentity(map, BATTERY_SERIAL_PREFIX, unit);
     const v = unitVariation(unit);
     this.whInjected = Math.round(1_000_000 * v);
     this.whAbsorbed = Math.round(1_100_000 * v);
@@ -153,6 +92,6 @@ export class Battery extends DeviceBase {
       throttlePct: 0,
       throttleSources: 0,
     });
-    for (const [reversion, slot] of this.remaining) this.map.setRaw(slot, reversion.remainingSeconds(toMs));
+    writeRemaining(this.map, this.remaining, toMs);
   }
 }

@@ -8,38 +8,34 @@
  * 704 WMaxLimPct) curtails PV first, then battery discharge. The simulation steps on a one-minute
  * grid so results do not depend on how often the device is polled.
  */
-import { DeviceBase, type Reversion } from '../device.ts';
+import { DeviceBase } from '../device.ts';
 import type { PointSlot } from '../layout.ts';
-import { BatteryPack, clearSkyFraction, DEFAULT_SOLAR_DAY, HOUR_MS, hourOfDay, unitVariation } from '../physics.ts';
+import { BatteryPack, HOUR_MS, unitVariation } from '../physics.ts';
 import type { RegisterMap, RegisterMapOptions } from '../register-map.ts';
-import { addStorageReversions, initialSoc } from './battery.ts';
 import { PowerControls, type PvOptions } from './pv-inverter.ts';
 import {
   AcMeasurementWriter,
-  acControlLimits,
-  acControlsModel,
-  acMeasurementModel,
   buildMap,
-  capacityLimits,
-  capacityModel,
+  clearSkyW,
   commonModel,
   group,
   InverterModelWriter,
   inverterModel,
   invStFrom103,
   type ModelSpec,
-  mergeLimits,
   SUNSPEC_EPOCH_S,
-  serialNumber,
+  type TimedReversion,
+  writeIdentity,
+  writeRemaining,
 } from './shared.ts';
 import {
-  batteryModel,
+  addStorageReversions,
+  initialSoc,
   StorageControls,
   type StorageOptions,
   type StorageParams,
-  storageCapacityModel,
-  storageControlsModel,
-  storageLimits,
+  storageInverterLimits,
+  storageInverterModels,
   storageParams,
 } from './storage.ts';
 
@@ -65,28 +61,14 @@ function mpptModel(): ModelSpec {
 export function hybridTemplate(options: HybridOptions, mapOptions: RegisterMapOptions): RegisterMap {
   const p = storageParams(options);
   const ratedW = options.ratedW ?? 8_000;
-  const capacity = { ratedW, phases: 3 as const, maxChargeW: p.maxChargeW, maxDischargeW: p.maxDischargeW };
   return buildMap(
     [
       commonModel('SimHybrid', HYBRID_SERIAL_PREFIX, 0),
       inverterModel(103),
-      acMeasurementModel(3),
-      capacityModel(capacity),
-      acControlsModel(),
-      storageCapacityModel(p),
-      batteryModel(p),
-      storageControlsModel(p),
+      ...storageInverterModels(p, ratedW),
       mpptModel(),
     ],
-    {
-      ...mapOptions,
-      limits: mergeLimits(
-        capacityLimits(capacity),
-        acControlLimits(ratedW),
-        storageLimits(p),
-        mapOptions.limits ? { ...mapOptions.limits } : {},
-      ),
-    },
+    { ...mapOptions, limits: storageInverterLimits(p, ratedW, mapOptions.limits) },
   );
 }
 
@@ -115,7 +97,7 @@ export class Hybrid extends DeviceBase {
   private readonly storage: StorageControls;
   private readonly inverter: InverterModelWriter;
   private readonly ac: AcMeasurementWriter;
-  private readonly remaining: [Reversion, PointSlot][];
+  private readonly remaining: TimedReversion[];
   private readonly modules: Record<string, PointSlot>[];
   private readonly options: HybridOptions;
 
@@ -127,9 +109,7 @@ export class Hybrid extends DeviceBase {
     this.peakW = this.ratedW * (options.peakFraction ?? 0.85 + 0.1 * v);
     this.params = storageParams(options);
     this.pack = new BatteryPack(this.params, initialSoc(options, unit));
-    this.serialNumber = serialNumber(HYBRID_SERIAL_PREFIX, unit);
-    map.setString(map.point(1, 'SN'), this.serialNumber);
-    map.setRaw(map.point(1, 'DA'), unit);
+    this.serialNumber = writeIdentity(map, HYBRID_SERIAL_PREFIX, unit);
     this.whInjected = Math.round(4_000_000 + 1_000_000 * v);
     this.whAbsorbed = Math.round(500_000 * v);
     this.power = new PowerControls(map, 702);
@@ -150,8 +130,7 @@ export class Hybrid extends DeviceBase {
   }
 
   availableAt(simMs: number): number {
-    const hour = hourOfDay(simMs, this.options.utcOffsetMinutes ?? 0);
-    return this.peakW * clearSkyFraction(hour, this.options.solarDay ?? DEFAULT_SOLAR_DAY);
+    return clearSkyW(this.peakW, simMs, this.options);
   }
 
   /** PV and battery power at a time, before the battery's SoC window (the step applies it). */
@@ -227,6 +206,6 @@ export class Hybrid extends DeviceBase {
       m.setRaw(s.Tms!, tms);
       m.setRaw(s.DCSt!, !producing ? 2 : f.pvW < f.availableW ? 5 : 4);
     });
-    for (const [reversion, slot] of this.remaining) m.setRaw(slot, reversion.remainingSeconds(toMs));
+    writeRemaining(m, this.remaining, toMs);
   }
 }

@@ -9,23 +9,25 @@
  */
 import { DeviceBase } from '../device.ts';
 import type { PointSlot } from '../layout.ts';
-import { clearSkyFraction, DEFAULT_SOLAR_DAY, hourOfDay, unitVariation } from '../physics.ts';
+import { unitVariation } from '../physics.ts';
 import type { RegisterMap, RegisterMapOptions } from '../register-map.ts';
 import { PowerControls, type PvOptions } from './pv-inverter.ts';
 import {
+  add123Reversions,
   buildMap,
+  clearSkyW,
   commonModel,
   group,
   InverterModelWriter,
   immediateControlsModel,
-  integrateMinutes,
   inverterModel,
   invStFrom103,
   NOMINAL_HZ,
   NOMINAL_PHASE_V,
   nameplateModel,
+  pvTick,
   SUNSPEC_EPOCH_S,
-  serialNumber,
+  writeIdentity,
 } from './shared.ts';
 
 export const LEGACY_SERIAL_PREFIX = 'SIMLEG';
@@ -132,37 +134,27 @@ export class LegacyInverter extends DeviceBase {
     this.options = options;
     this.ratedW = options.ratedW ?? 5_000;
     this.peakW = this.ratedW * (options.peakFraction ?? 0.85 + 0.1 * v);
-    this.serialNumber = serialNumber(LEGACY_SERIAL_PREFIX, unit);
-    map.setString(map.point(1, 'SN'), this.serialNumber);
-    map.setRaw(map.point(1, 'DA'), unit);
+    this.serialNumber = writeIdentity(map, LEGACY_SERIAL_PREFIX, unit);
     this.whInjected = Math.round(20_000_000 + 2_000_000 * v);
     this.controls = new PowerControls(map, 121);
     this.inverter = new InverterModelWriter(map, 101);
     this.s = Object.fromEntries(
       ['PVConn', 'ActWh', 'ActVAh', 'WAval', 'StSetLimMsk', 'Tms'].map((n) => [n, map.point(122, n)]),
     );
-    this.add123Reversion('WMaxLim_Ena', 'WMaxLimPct_RvrtTms', ['WMaxLimPct'], 1, 0);
-    this.add123Reversion('OutPFSet_Ena', 'OutPFSet_RvrtTms', ['OutPFSet'], 1, 0);
-    this.add123Reversion('Conn', 'Conn_RvrtTms', [], 0, 1);
+    add123Reversions(this);
     this.advance(startMs, startMs);
   }
 
   availableAt(simMs: number): number {
-    const hour = hourOfDay(simMs, this.options.utcOffsetMinutes ?? 0);
-    return this.peakW * clearSkyFraction(hour, this.options.solarDay ?? DEFAULT_SOLAR_DAY);
+    return clearSkyW(this.peakW, simMs, this.options);
   }
 
   protected advance(fromMs: number, toMs: number): void {
-    const connected = this.controls.connected();
-    const { limitW, sources } = this.controls.exportLimit();
-    const cap = connected ? limitW : 0;
-    this.whInjected += integrateMinutes(fromMs, toMs, (t) => Math.min(this.availableAt(t), cap));
-    const available = this.availableAt(toMs);
-    const w = Math.min(available, cap);
+    const tick = pvTick(this.controls, fromMs, toMs, (t) => this.availableAt(t));
+    const { connected, w, throttled, availableW: available } = tick;
+    this.whInjected += tick.wh;
     this.availableW = available;
     this.acPowerW = w;
-    const throttled = connected && available > limitW;
-    const st = !connected ? 1 : available <= 0 ? 2 : throttled ? 5 : 4;
     const var_ = this.controls.reactiveW(w);
     this.inverter.write(
       {
@@ -174,8 +166,8 @@ export class LegacyInverter extends DeviceBase {
         dcW: available > 0 && connected ? w / 0.96 : 0,
         dcV: available > 0 ? 350 : 0,
         tempC: 25 + (15 * w) / this.ratedW,
-        st103: st,
-        invSt701: invStFrom103(st),
+        st103: tick.st103,
+        invSt701: invStFrom103(tick.st103),
         connected,
         throttlePct: 0,
         throttleSources: 0,
@@ -189,7 +181,7 @@ export class LegacyInverter extends DeviceBase {
     m.setRaw(s.ActWh!, Math.floor(this.whInjected));
     m.setRaw(s.ActVAh!, Math.floor(this.whInjected));
     m.set(s.WAval!, available);
-    m.setRaw(s.StSetLimMsk!, throttled && sources & 1 ? 1 : 0); // bit 0: WMax limit reached
+    m.setRaw(s.StSetLimMsk!, throttled && tick.sources & 1 ? 1 : 0); // bit 0: WMax limit reached
     m.setRaw(s.Tms!, Math.max(0, Math.floor(toMs / 1000) - SUNSPEC_EPOCH_S));
   }
 }

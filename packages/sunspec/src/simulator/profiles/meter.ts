@@ -19,7 +19,7 @@ import {
   NOMINAL_HZ,
   NOMINAL_LINE_V,
   NOMINAL_PHASE_V,
-  serialNumber,
+  writeIdentity,
 } from './shared.ts';
 
 export interface MeterOptions {
@@ -81,9 +81,7 @@ export class Meter extends DeviceBase {
     const v = unitVariation(unit);
     this.loadScale = options.loadScale ?? 0.8 + 0.4 * v;
     this.utcOffsetMinutes = options.utcOffsetMinutes ?? 0;
-    this.serialNumber = serialNumber(METER_SERIAL_PREFIX, unit);
-    map.setString(map.point(1, 'SN'), this.serialNumber);
-    map.setRaw(map.point(1, 'DA'), unit);
+    this.serialNumber = writeIdentity(map, METER_SERIAL_PREFIX, unit);
     this.whImported = Math.round(20_000_000 * v);
     this.whExported = Math.round(5_000_000 * v);
     const names = ['A', 'AphA', 'AphB', 'AphC', 'PhV', 'PhVphA', 'PhVphB', 'PhVphC', 'PPV', 'PhVphAB', 'PhVphBC'];

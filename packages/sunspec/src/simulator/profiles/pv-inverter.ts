@@ -8,9 +8,9 @@
  * simulated (limits act at once).
  */
 
-import { DeviceBase, type Reversion } from '../device.ts';
+import { DeviceBase } from '../device.ts';
 import type { PointSlot } from '../layout.ts';
-import { clearSkyFraction, DEFAULT_SOLAR_DAY, hourOfDay, type SolarDay, unitVariation } from '../physics.ts';
+import { type SolarDay, unitVariation } from '../physics.ts';
 import type { RegisterMap, RegisterMapOptions } from '../register-map.ts';
 import {
   AcMeasurementWriter,
@@ -18,18 +18,23 @@ import {
   acControlLimits,
   acControlsModel,
   acMeasurementModel,
+  add123Reversions,
+  add704Reversions,
   buildMap,
   capacityLimits,
   capacityModel,
+  clearSkyW,
   commonModel,
   InverterModelWriter,
   immediateControlsModel,
-  integrateMinutes,
   inverterModel,
   invStFrom103,
   mergeLimits,
   nameplateModel,
-  serialNumber,
+  pvTick,
+  type TimedReversion,
+  writeIdentity,
+  writeRemaining,
 } from './shared.ts';
 
 export interface PvOptions {
@@ -164,77 +169,36 @@ export class PvInverter extends DeviceBase {
   private readonly controls: PowerControls;
   private readonly inverter: InverterModelWriter;
   private readonly ac: AcMeasurementWriter;
-  private readonly remaining: [Reversion, PointSlot][] = [];
-  private readonly solarDay: SolarDay;
-  private readonly utcOffsetMinutes: number;
+  private readonly remaining: TimedReversion[];
+  private readonly options: PvOptions;
 
   constructor(unit: number, map: RegisterMap, startMs: number, options: PvOptions = {}) {
     super(unit, map, startMs);
     const v = unitVariation(unit);
     this.ratedW = options.ratedW ?? 10_000;
     this.peakW = this.ratedW * (options.peakFraction ?? 0.85 + 0.1 * v);
-    this.solarDay = options.solarDay ?? DEFAULT_SOLAR_DAY;
-    this.utcOffsetMinutes = options.utcOffsetMinutes ?? 0;
-    this.serialNumber = serialNumber(PV_SERIAL_PREFIX, unit);
-    map.setString(map.point(1, 'SN'), this.serialNumber);
-    map.setRaw(map.point(1, 'DA'), unit);
+    this.options = options;
+    this.serialNumber = writeIdentity(map, PV_SERIAL_PREFIX, unit);
     this.whInjected = Math.round(5_000_000 + 1_000_000 * v);
     this.controls = new PowerControls(map, 702);
     this.inverter = new InverterModelWriter(map, 103);
     this.ac = new AcMeasurementWriter(map);
-    for (const [ena, enaRvrt, tms, rem, pairs] of [
-      [
-        'WMaxLimPctEna',
-        'WMaxLimPctEnaRvrt',
-        'WMaxLimPctRvrtTms',
-        'WMaxLimPctRvrtRem',
-        [['WMaxLimPct', 'WMaxLimPctRvrt']],
-      ],
-      [
-        'WSetEna',
-        'WSetEnaRvrt',
-        'WSetRvrtTms',
-        'WSetRvrtRem',
-        [
-          ['WSet', 'WSetRvrt'],
-          ['WSetPct', 'WSetPctRvrt'],
-        ],
-      ],
-      [
-        'PFWInjEna',
-        'PFWInjEnaRvrt',
-        'PFWInjRvrtTms',
-        'PFWInjRvrtRem',
-        [
-          ['PFWInj.PF', 'PFWInjRvrt.PF'],
-          ['PFWInj.Ext', 'PFWInjRvrt.Ext'],
-        ],
-      ],
-    ] as const) {
-      this.remaining.push([this.add704Reversion(ena, enaRvrt, tms, pairs), map.point(704, rem)]);
-    }
-    this.add123Reversion('WMaxLim_Ena', 'WMaxLimPct_RvrtTms', ['WMaxLimPct'], 1, 0);
-    this.add123Reversion('OutPFSet_Ena', 'OutPFSet_RvrtTms', ['OutPFSet'], 1, 0);
-    this.add123Reversion('Conn', 'Conn_RvrtTms', [], 0, 1);
+    this.remaining = add704Reversions(this, ['WMaxLimPct', 'WSet', 'PFWInj']);
+    add123Reversions(this);
     this.advance(startMs, startMs);
   }
 
   /** Power the array gives at a simulated time, before limits. */
   availableAt(simMs: number): number {
-    return this.peakW * clearSkyFraction(hourOfDay(simMs, this.utcOffsetMinutes), this.solarDay);
+    return clearSkyW(this.peakW, simMs, this.options);
   }
 
   protected advance(fromMs: number, toMs: number): void {
-    const connected = this.controls.connected();
-    const { limitW, sources } = this.controls.exportLimit();
-    const cap = connected ? limitW : 0;
-    this.whInjected += integrateMinutes(fromMs, toMs, (t) => Math.min(this.availableAt(t), cap));
-    const available = this.availableAt(toMs);
-    const w = Math.min(available, cap);
+    const tick = pvTick(this.controls, fromMs, toMs, (t) => this.availableAt(t));
+    const { connected, w, throttled, availableW: available } = tick;
+    this.whInjected += tick.wh;
     this.availableW = available;
     this.acPowerW = w;
-    const throttled = connected && available > limitW;
-    const st = !connected ? 1 : available <= 0 ? 2 : throttled ? 5 : 4;
     const out: AcOutputs = {
       phases: 3,
       w,
@@ -244,14 +208,14 @@ export class PvInverter extends DeviceBase {
       dcW: available > 0 && connected ? w / 0.97 : 0,
       dcV: available > 0 ? 600 : 0,
       tempC: 25 + (15 * w) / this.ratedW,
-      st103: st,
-      invSt701: invStFrom103(st),
+      st103: tick.st103,
+      invSt701: invStFrom103(tick.st103),
       connected,
       throttlePct: throttled ? (100 * (available - w)) / available : 0,
-      throttleSources: throttled ? sources : 0,
+      throttleSources: throttled ? tick.sources : 0,
     };
     this.inverter.write(out, false);
     this.ac.write(out);
-    for (const [reversion, slot] of this.remaining) this.map.setRaw(slot, reversion.remainingSeconds(toMs));
+    writeRemaining(this.map, this.remaining, toMs);
   }
 }

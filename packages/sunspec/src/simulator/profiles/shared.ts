@@ -5,9 +5,12 @@
  */
 import { encodeModel, getModelDefinition } from '../../codec/index.ts';
 import type { DecodedGroup, PointValue } from '../../codec/types.ts';
+import type { DeviceBase, Reversion } from '../device.ts';
 import type { PointLimits, PointSlot } from '../layout.ts';
-import { HOUR_MS } from '../physics.ts';
+import { clearSkyFraction, DEFAULT_SOLAR_DAY, HOUR_MS, hourOfDay, type SolarDay } from '../physics.ts';
 import { type ModelImage, RegisterMap, type RegisterMapOptions } from '../register-map.ts';
+// Type only: pv-inverter.ts imports this module, so no value may flow back.
+import type { PowerLimit } from './pv-inverter.ts';
 
 export interface ModelSpec {
   id: number;
@@ -51,6 +54,14 @@ export function commonModel(model: string, serialPrefix: string, unit: number): 
 
 export function serialNumber(prefix: string, unit: number): string {
   return `${prefix}-${String(unit).padStart(6, '0')}`;
+}
+
+/** Writes a unit's serial number and device address into its clone of the template's model 1. */
+export function writeIdentity(map: RegisterMap, prefix: string, unit: number): string {
+  const sn = serialNumber(prefix, unit);
+  map.setString(map.point(1, 'SN'), sn);
+  map.setRaw(map.point(1, 'DA'), unit);
+  return sn;
 }
 
 /** Model 120, nameplate. */
@@ -550,4 +561,110 @@ export class AcMeasurementWriter {
     m.setRaw(s.ThrotPct!, Math.round(o.throttlePct));
     m.setRaw(s.ThrotSrc!, o.throttleSources);
   }
+}
+
+/** Clear-sky PV power at a simulated time (W), for a peak and the unit's time zone and solar day. */
+export function clearSkyW(
+  peakW: number,
+  simMs: number,
+  options: { utcOffsetMinutes?: number; solarDay?: SolarDay },
+): number {
+  const hour = hourOfDay(simMs, options.utcOffsetMinutes ?? 0);
+  return peakW * clearSkyFraction(hour, options.solarDay ?? DEFAULT_SOLAR_DAY);
+}
+
+/** A reversion timer and the 704 *RvrtRem point that shows its remaining seconds. */
+export type TimedReversion = [Reversion, PointSlot];
+
+/** The 704 controls with a reversion: enable, enable-reversion, timeout, remaining, control/reversion pairs. */
+const REVERSIONS_704 = {
+  WMaxLimPct: [
+    'WMaxLimPctEna',
+    'WMaxLimPctEnaRvrt',
+    'WMaxLimPctRvrtTms',
+    'WMaxLimPctRvrtRem',
+    [['WMaxLimPct', 'WMaxLimPctRvrt']],
+  ],
+  WSet: [
+    'WSetEna',
+    'WSetEnaRvrt',
+    'WSetRvrtTms',
+    'WSetRvrtRem',
+    [
+      ['WSet', 'WSetRvrt'],
+      ['WSetPct', 'WSetPctRvrt'],
+    ],
+  ],
+  PFWInj: [
+    'PFWInjEna',
+    'PFWInjEnaRvrt',
+    'PFWInjRvrtTms',
+    'PFWInjRvrtRem',
+    [
+      ['PFWInj.PF', 'PFWInjRvrt.PF'],
+      ['PFWInj.Ext', 'PFWInjRvrt.Ext'],
+    ],
+  ],
+} as const;
+
+/** Adds the 704 reversions of `controls`, in that order; returns them with their *RvrtRem slots. */
+export function add704Reversions(
+  device: DeviceBase,
+  controls: readonly (keyof typeof REVERSIONS_704)[],
+): TimedReversion[] {
+  return controls.map((control) => {
+    const [ena, enaRvrt, tms, rem, pairs] = REVERSIONS_704[control];
+    return [device.add704Reversion(ena, enaRvrt, tms, pairs), device.map.point(704, rem)];
+  });
+}
+
+/** The model 123 reversions: WMaxLim_Ena and OutPFSet_Ena back to disabled, Conn back to CONNECT. */
+export function add123Reversions(device: DeviceBase): void {
+  device.add123Reversion('WMaxLim_Ena', 'WMaxLimPct_RvrtTms', ['WMaxLimPct'], 1, 0);
+  device.add123Reversion('OutPFSet_Ena', 'OutPFSet_RvrtTms', ['OutPFSet'], 1, 0);
+  device.add123Reversion('Conn', 'Conn_RvrtTms', [], 0, 1);
+}
+
+/** Writes the remaining seconds of each reversion into its 704 *RvrtRem point. */
+export function writeRemaining(map: RegisterMap, reversions: readonly TimedReversion[], nowMs: number): void {
+  for (const [reversion, slot] of reversions) map.setRaw(slot, reversion.remainingSeconds(nowMs));
+}
+
+/** The power controls a PV tick reads (PowerControls in pv-inverter.ts). */
+export interface PvLimits {
+  connected(): boolean;
+  exportLimit(): PowerLimit;
+}
+
+/** One tick of a PV-only inverter: production capped by the controls, 0 when disconnected. */
+export interface PvTick {
+  connected: boolean;
+  limitW: number;
+  sources: number;
+  /** Energy exported over the interval, Wh (on the minute grid). */
+  wh: number;
+  /** Power the array could give at the end of the interval, W. */
+  availableW: number;
+  /** AC power at the end of the interval, W. */
+  w: number;
+  throttled: boolean;
+  /** Model 101/103 St (see AcOutputs). */
+  st103: number;
+}
+
+export function pvTick(
+  controls: PvLimits,
+  fromMs: number,
+  toMs: number,
+  availableAt: (simMs: number) => number,
+): PvTick {
+  const connected = controls.connected();
+  const { limitW, sources } = controls.exportLimit();
+  const cap = connected ? limitW : 0;
+  const wh = integrateMinutes(fromMs, toMs, (t) => Math.min(availableAt(t), cap));
+  const availableW = availableAt(toMs);
+  const w = Math.min(availableW, cap);
+  const throttled = connected && availableW > limitW;
+  const st103 = !connected ? 1 : availableW <= 0 ? 2 : throttled ? 5 : 4;
+  return { connected, limitW, sources, wh, availableW, w, throttled, st103 };
 }

@@ -14,10 +14,23 @@
  * when 704 WMaxLimPctEna, <= WMaxLimPct % of WMax; and the SoC window
  * [max(802 SoCMin, 802 SoCRsvMin, 124 MinRsvPct), min(802 SoCMax, 802 SocRsvMax)].
  */
-import type { PointSlot } from '../layout.ts';
-import type { BatteryPack } from '../physics.ts';
+import { type DeviceBase, Reversion } from '../device.ts';
+import type { PointLimits, PointSlot } from '../layout.ts';
+import { type BatteryPack, unitVariation } from '../physics.ts';
 import type { RegisterMap } from '../register-map.ts';
-import { group, type ModelSpec } from './shared.ts';
+import {
+  acControlLimits,
+  acControlsModel,
+  acMeasurementModel,
+  add704Reversions,
+  type CapacityRatings,
+  capacityLimits,
+  capacityModel,
+  group,
+  type ModelSpec,
+  mergeLimits,
+  type TimedReversion,
+} from './shared.ts';
 
 export interface StorageOptions {
   /** Usable capacity, Wh (default 10,000). */
@@ -151,6 +164,53 @@ export function storageLimits(p: StorageParams): Record<string, readonly [number
     '124.VAChaMax': [0, p.maxChargeW],
     '124.InOutWRte_RvrtTms': [0, 65_535],
   };
+}
+
+/** The 702 ratings of a three-phase storage inverter of AC rating `ratedW`. */
+function storageCapacity(p: StorageParams, ratedW: number): CapacityRatings {
+  return { ratedW, phases: 3, maxChargeW: p.maxChargeW, maxDischargeW: p.maxDischargeW };
+}
+
+/** Models 701, 702, 704, 713, 802 and 124 of a three-phase storage inverter, in map order. */
+export function storageInverterModels(p: StorageParams, ratedW: number): ModelSpec[] {
+  return [
+    acMeasurementModel(3),
+    capacityModel(storageCapacity(p, ratedW)),
+    acControlsModel(),
+    storageCapacityModel(p),
+    batteryModel(p),
+    storageControlsModel(p),
+  ];
+}
+
+/** Write limits of those models; `overrides` (the map options' limits) win. */
+export function storageInverterLimits(p: StorageParams, ratedW: number, overrides: PointLimits = {}): PointLimits {
+  return mergeLimits(capacityLimits(storageCapacity(p, ratedW)), acControlLimits(ratedW), storageLimits(p), {
+    ...overrides,
+  });
+}
+
+/** The initial SoC of a unit: the option, else 30..70 % varying by unit id. */
+export function initialSoc(options: StorageOptions, unit: number): number {
+  return options.initialSocPct ?? Math.round(30 + 40 * unitVariation(unit));
+}
+
+/** 704 WSet and WMaxLimPct reversions, and 124 InOutWRte_RvrtTms (StorCtl_Mod back to 0). */
+export function addStorageReversions(device: DeviceBase): TimedReversion[] {
+  const { map } = device;
+  const remaining = add704Reversions(device, ['WMaxLimPct', 'WSet']);
+  const mode = map.point(124, 'StorCtl_Mod');
+  const tms = map.point(124, 'InOutWRte_RvrtTms');
+  device.addReversion(
+    new Reversion(
+      'StorCtl_Mod',
+      [mode, tms, map.point(124, 'InWRte'), map.point(124, 'OutWRte')],
+      () => map.get(tms) ?? 0,
+      () => map.getRaw(mode) !== 0,
+      () => map.setRaw(mode, 0),
+    ),
+  );
+  return remaining;
 }
 
 /** 802 ChaSt: 1 OFF, 2 EMPTY, 3 DISCHARGING, 4 CHARGING, 5 FULL, 6 HOLDING. */
