@@ -112,7 +112,11 @@ export class TelemetryWriter {
 
   #armIdle(): void {
     if (this.#idleFlushMs === undefined) return;
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    // Restarting the armed timer is cheaper than clear + set on every add.
+    if (this.#idleTimer !== undefined) {
+      this.#idleTimer.refresh();
+      return;
+    }
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = undefined;
       if (this.#buffered > 0) void this.#schedule(true);
@@ -141,18 +145,19 @@ export class TelemetryWriter {
   }
 
   #takeBatch(): Pending[] {
-    const batch: Pending[] = [];
+    // Count first, then one splice: shifting entry by entry moves the rest of the queue each time.
+    const pending = this.#pending;
+    let taken = 0;
     let count = 0;
     while (
-      this.#pending.length > 0 &&
-      (batch.length === 0 || count + (this.#pending[0]?.readings.length ?? 0) <= this.#batchSize)
+      taken < pending.length &&
+      (taken === 0 || count + (pending[taken] as Pending).readings.length <= this.#batchSize)
     ) {
-      const next = this.#pending.shift() as Pending;
-      batch.push(next);
-      count += next.readings.length;
+      count += (pending[taken] as Pending).readings.length;
+      taken++;
     }
     this.#buffered -= count;
-    return batch;
+    return pending.splice(0, taken);
   }
 
   async #commit(batch: readonly Pending[]): Promise<void> {

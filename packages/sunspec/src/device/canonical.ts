@@ -46,6 +46,8 @@ export const METER_INT_MODELS = [201, 202, 203, 204] as const;
 export const METER_FLOAT_MODELS = [211, 212, 213, 214] as const;
 const INVERTER_MODELS: readonly number[] = [...INVERTER_INT_MODELS, ...INVERTER_FLOAT_MODELS, DER_MEASURE_AC];
 const METER_MODELS: readonly number[] = [...METER_FLOAT_MODELS, ...METER_INT_MODELS];
+/** Legacy inverter models, float first (a poll looks them up in this order several times). */
+const LEGACY_INVERTER_MODELS: readonly number[] = [...INVERTER_FLOAT_MODELS, ...INVERTER_INT_MODELS];
 /** Model 120 DERTyp: PV_STOR (82) announces PV with storage. */
 const DERTYP_PV_STOR = 82;
 /** Model 714 Prt.PrtTyp: PV (0). */
@@ -426,7 +428,7 @@ function mapped(
 
 function operatingStateOf(models: Models, deviceClass: DeviceClass | undefined): OperatingState | undefined {
   const m701 = modelOf(models, DER_MEASURE_AC);
-  const legacy = firstModel(models, [...INVERTER_FLOAT_MODELS, ...INVERTER_INT_MODELS]);
+  const legacy = firstModel(models, LEGACY_INVERTER_MODELS);
   const inverter =
     mapped(DER_INV_ST, numberAt(m701, 'InvSt')) ??
     mapped(DER_ST, numberAt(m701, 'St')) ??
@@ -445,16 +447,30 @@ function operatingStateOf(models: Models, deviceClass: DeviceClass | undefined):
   return deviceClass === 'battery' ? (storage ?? inverter) : (inverter ?? storage);
 }
 
+/** Bit symbols per `${modelId}.${point}`: built from the definition once, not on every poll. */
+const SYMBOLS = new Map<string, ReadonlyMap<number, string>>();
+
+function symbolsOf(modelId: number, point: string): ReadonlyMap<number, string> {
+  const key = `${modelId}.${point}`;
+  let symbols = SYMBOLS.get(key);
+  if (symbols === undefined) {
+    const built = new Map<number, string>();
+    for (const p of definitionOf(modelId)?.group.points ?? []) {
+      if (p.name === point) for (const s of p.symbols ?? []) built.set(s.value, s.name);
+    }
+    symbols = built;
+    SYMBOLS.set(key, symbols);
+  }
+  return symbols;
+}
+
 /** Names of the set bits of a bitfield point, from the model definition's symbols. */
 function activeBits(model: DecodedModel, point: string): string[] | undefined {
   const raw = model.points[point];
   if (raw === null || raw === undefined || typeof raw === 'string') return undefined;
   const value = BigInt(typeof raw === 'bigint' ? raw : Math.trunc(raw));
   if (value === 0n) return [];
-  const symbols = new Map<number, string>();
-  for (const p of definitionOf(model.id)?.group.points ?? []) {
-    if (p.name === point) for (const s of p.symbols ?? []) symbols.set(s.value, s.name);
-  }
+  const symbols = symbolsOf(model.id, point);
   const names: string[] = [];
   for (let bit = 0; bit < 64 && value >> BigInt(bit) !== 0n; bit++) {
     if (((value >> BigInt(bit)) & 1n) === 1n) names.push(symbols.get(bit) ?? `${point.toUpperCase()}_BIT_${bit}`);
@@ -476,7 +492,7 @@ function alarmReadings(sink: ReadingSink, models: Models, deviceClass: DeviceCla
     const inverterSource: [DecodedModel | undefined, string] =
       m701 && m701.points.Alrm !== null && m701.points.Alrm !== undefined
         ? [m701, 'Alrm']
-        : [firstModel(models, [...INVERTER_FLOAT_MODELS, ...INVERTER_INT_MODELS]), 'Evt1'];
+        : [firstModel(models, LEGACY_INVERTER_MODELS), 'Evt1'];
     sources.push(inverterSource, [modelOf(models, 802), 'Evt1']);
   }
   let reported = false;
@@ -522,7 +538,7 @@ export function readingsOf(deviceId: string, models: Models, ts: number, options
   } else {
     const m701 = modelOf(models, DER_MEASURE_AC);
     if (m701) derMeasureReadings(sink, m701);
-    for (const id of [...INVERTER_FLOAT_MODELS, ...INVERTER_INT_MODELS]) {
+    for (const id of LEGACY_INVERTER_MODELS) {
       const m = modelOf(models, id);
       if (m) inverterReadings(sink, m);
     }

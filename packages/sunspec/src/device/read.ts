@@ -65,6 +65,42 @@ export function planReads(models: readonly ScannedModel[], maxRegisters = MAX_RE
   return requests;
 }
 
+interface ReadPlan {
+  ids: readonly number[] | undefined;
+  maxRegisters: number | undefined;
+  chosen: ReadonlyArray<{ model: ScannedModel; def: ModelDef }>;
+  requests: readonly ReadRequest[];
+}
+
+/**
+ * The last plan per scanned model list: a poll asks for the same ids (the same array) every time,
+ * so choosing and planning are done once per scan instead of once per poll. A scan's model list is
+ * not changed after the scan (a rescan makes a new one).
+ */
+const plans = new WeakMap<readonly ScannedModel[], ReadPlan>();
+
+function readPlanOf(models: readonly ScannedModel[], options: ReadOptions): ReadPlan {
+  const cached = plans.get(models);
+  if (cached && cached.ids === options.ids && cached.maxRegisters === options.maxRegisters) return cached;
+  const wanted = options.ids === undefined ? undefined : new Set(options.ids);
+  const chosen: Array<{ model: ScannedModel; def: ModelDef }> = [];
+  for (const model of models) {
+    if (wanted && !wanted.has(model.id)) continue;
+    const def = definitionOf(model.id);
+    if (def) chosen.push({ model, def });
+  }
+  const requests =
+    chosen.length === 0
+      ? []
+      : planReads(
+          chosen.map((c) => c.model),
+          options.maxRegisters,
+        );
+  const plan: ReadPlan = { ids: options.ids, maxRegisters: options.maxRegisters, chosen, requests };
+  plans.set(models, plan);
+  return plan;
+}
+
 /** Reads and decodes the chosen models, in scan order. */
 export async function readModels(
   transport: ModbusTransport,
@@ -72,19 +108,9 @@ export async function readModels(
   scan: Pick<ScanResult, 'models'>,
   options: ReadOptions = {},
 ): Promise<DecodedModel[]> {
-  const wanted = options.ids === undefined ? undefined : new Set(options.ids);
-  const chosen: Array<{ model: ScannedModel; def: ModelDef }> = [];
-  for (const model of scan.models) {
-    if (wanted && !wanted.has(model.id)) continue;
-    const def = definitionOf(model.id);
-    if (def) chosen.push({ model, def });
-  }
+  const { chosen, requests } = readPlanOf(scan.models, options);
   if (chosen.length === 0) return [];
 
-  const requests = planReads(
-    chosen.map((c) => c.model),
-    options.maxRegisters,
-  );
   // One register image of the polled ranges, filled request by request.
   const image = new Map<number, Uint16Array>();
   for (const request of requests) {
@@ -120,8 +146,15 @@ export async function readModels(
 /** Cuts a model's block (ID through its last register) out of the polled requests. */
 function blockOf(model: ScannedModel, requests: readonly ReadRequest[], image: Map<number, Uint16Array>): Uint16Array {
   const size = model.length + 2;
-  const block = new Uint16Array(size);
   const end = model.start + size;
+  for (const request of requests) {
+    // Common case: one request holds the whole model; decode reads it in place (no copy).
+    if (request.address <= model.start && request.address + request.count >= end) {
+      const registers = image.get(request.address)!;
+      return registers.subarray(model.start - request.address, end - request.address);
+    }
+  }
+  const block = new Uint16Array(size);
   for (const request of requests) {
     const from = Math.max(request.address, model.start);
     const to = Math.min(request.address + request.count, end);

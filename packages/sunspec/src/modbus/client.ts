@@ -195,7 +195,9 @@ class ModbusTcpClient implements ModbusTcpTransport {
       let failure: GridseamError;
       try {
         if (this.abort.signal.aborted) throw new GridseamError('GW_ERR_DEVICE_UNREACHABLE', 'the transport is closed');
-        return await operation(await this.currentLink());
+        // An open link is used at once (no extra await on the hot path).
+        const link = this.link?.isOpen ? this.link : await this.currentLink();
+        return await operation(link);
       } catch (error) {
         failure = withContext(error, context);
       }
