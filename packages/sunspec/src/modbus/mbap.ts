@@ -117,8 +117,19 @@ export function encodeReadHoldingRegistersRequest(
 ): Buffer {
   checkUnit(unitId);
   checkRegisterRange(address, count, MAX_READ_REGISTERS);
+  return addressCountFrame(transactionId, unitId, FC_READ_HOLDING_REGISTERS, address, count);
+}
+
+/** The 5-byte PDU both an FC3 request and an FC16 response carry: FC, address (2), quantity (2). */
+function addressCountFrame(
+  transactionId: number,
+  unitId: number,
+  functionCode: number,
+  address: number,
+  count: number,
+): Buffer {
   const adu = frame(transactionId, unitId, 5);
-  adu[7] = FC_READ_HOLDING_REGISTERS;
+  adu[7] = functionCode;
   adu.writeUInt16BE(address, 8);
   adu.writeUInt16BE(count, 10);
   return adu;
@@ -166,11 +177,7 @@ export function encodeWriteRegistersResponse(
   address: number,
   count: number,
 ): Buffer {
-  const adu = frame(transactionId, unitId, 5);
-  adu[7] = FC_WRITE_MULTIPLE_REGISTERS;
-  adu.writeUInt16BE(address, 8);
-  adu.writeUInt16BE(count, 10);
-  return adu;
+  return addressCountFrame(transactionId, unitId, FC_WRITE_MULTIPLE_REGISTERS, address, count);
 }
 
 /** AP 7: function code | 0x80, exception code (1). */
