@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { GridseamError } from '@gridseam/model';
 import {
   keyPathOf,
@@ -12,22 +10,11 @@ import {
   resolveApiTokens,
   sha256Hex,
 } from '../../src/config/index.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../../..');
-let dir: string;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gridseam-config-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function configFile(name: string, text: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, text);
-  return path;
-}
+const temp = useTempDir('gridseam-config-');
+const configFile = temp.file;
 
 /** Loads a config that must fail; returns the GW_ERR_CONFIG error. */
 async function failure(name: string, text: string): Promise<GridseamError> {
@@ -101,7 +88,7 @@ describe('loadConfig: defaults and paths', () => {
     const path = await configFile('empty.yaml', '# nothing but a comment\n');
     const { config } = await loadConfig(path);
     assert.deepEqual(config, {
-      store: { kind: 'sqlite', path: join(dir, 'data/gridseam.sqlite') },
+      store: { kind: 'sqlite', path: join(temp.dir(), 'data/gridseam.sqlite') },
       bus: { kind: 'memory' },
       api: { host: '127.0.0.1', port: 8080, bodyLimitBytes: 1048576, tokens: [], publicMetrics: false },
       telemetry: { retentionDays: 90, batchSize: 5000, flushIntervalMs: 1000 },
@@ -111,10 +98,10 @@ describe('loadConfig: defaults and paths', () => {
   });
 
   test('a relative path is relative to the file, not the working directory; absolute and :memory: are kept', () => {
-    const file = join(dir, 'nested', 'gw.yaml');
+    const file = join(temp.dir(), 'nested', 'gw.yaml');
     assert.deepEqual(parseConfig('store: { kind: sqlite, path: db/x.sqlite }', file).store, {
       kind: 'sqlite',
-      path: join(dir, 'nested', 'db/x.sqlite'),
+      path: join(temp.dir(), 'nested', 'db/x.sqlite'),
     });
     assert.deepEqual(parseConfig('store: { kind: sqlite, path: /var/lib/g.sqlite }', file).store, {
       kind: 'sqlite',
@@ -248,7 +235,7 @@ describe('loadConfig: errors name the file, the key path and what was expected',
   });
 
   test('a missing file says so', async () => {
-    const path = join(dir, 'does-not-exist.yaml');
+    const path = join(temp.dir(), 'does-not-exist.yaml');
     await assert.rejects(loadConfig(path), (error: unknown) => {
       assert.ok(GridseamError.is(error));
       assert.equal(error.code, 'GW_ERR_CONFIG');
