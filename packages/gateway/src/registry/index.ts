@@ -7,4 +7,3 @@ export {
   MembershipInput,
 } from './inputs.ts';
 export { type Actor, FleetRegistry, type FleetRegistryOptions } from './registry.ts';
-export { validated } from './validation.ts';

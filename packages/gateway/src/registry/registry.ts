@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  assertValid,
   type Command,
   checkDevice,
   type Device,
@@ -40,7 +41,7 @@ import type {
 } from '../store/types.ts';
 import { canTransitionEvent } from './event-status.ts';
 import { DeviceInput, EventInput, EventStatusInput, MembershipEndInput, MembershipInput } from './inputs.ts';
-import { assertNoIssues, validated } from './validation.ts';
+import { assertNoIssues } from './validation.ts';
 
 export interface FleetRegistryOptions {
   store: Store;
@@ -111,7 +112,7 @@ export class FleetRegistry {
 
   async createSite(input: Site, actor: Actor): Promise<Site> {
     const now = this.#now();
-    const site = validated(Site, { ...input, createdAt: now, updatedAt: now }, 'site');
+    const site = assertValid(Site, { ...input, createdAt: now, updatedAt: now }, 'site');
     return this.#store.sites.create(site, this.#auditEntry(actor, 'site.create', 'site', site.id, { name: site.name }));
   }
 
@@ -126,7 +127,7 @@ export class FleetRegistry {
   }
 
   async updateSite(input: Site, actor: Actor): Promise<Site> {
-    validated(Site, input, 'site');
+    assertValid(Site, input, 'site');
     const existing = await this.getSite(input.id);
     const site: Site = { ...input, createdAt: existing.createdAt ?? this.#now(), updatedAt: this.#now() };
     return this.#store.sites.update(
@@ -153,7 +154,7 @@ export class FleetRegistry {
   #validDevice(input: DeviceInput, createdAt: EpochMs): Device {
     // Validate the input shape first so a bad `enabled` is reported as such, then the full device
     // (schema plus the capability rules, e.g. socMinPct <= socMaxPct).
-    validated(DeviceInput, input, 'device');
+    assertValid(DeviceInput, input, 'device');
     const result = checkDevice({ ...input, enabled: input.enabled ?? true, createdAt, updatedAt: this.#now() });
     if (!result.ok) throw validationError('device', result.issues);
     return result.value;
@@ -184,7 +185,7 @@ export class FleetRegistry {
   }
 
   async updateDevice(input: DeviceInput, actor: Actor): Promise<Device> {
-    validated(DeviceInput, input, 'device');
+    assertValid(DeviceInput, input, 'device');
     const existing = await this.getDevice(input.id);
     const device = this.#validDevice(input, existing.createdAt ?? this.#now());
     if (device.siteId !== existing.siteId) await this.#assertSiteExists(device.siteId, 'device');
@@ -204,7 +205,7 @@ export class FleetRegistry {
 
   async createGroup(input: Group, actor: Actor): Promise<Group> {
     const now = this.#now();
-    const group = validated(Group, { ...input, createdAt: now, updatedAt: now }, 'group');
+    const group = assertValid(Group, { ...input, createdAt: now, updatedAt: now }, 'group');
     return this.#store.groups.create(
       group,
       this.#auditEntry(actor, 'group.create', 'group', group.id, { kind: group.kind }),
@@ -222,7 +223,7 @@ export class FleetRegistry {
   }
 
   async updateGroup(input: Group, actor: Actor): Promise<Group> {
-    validated(Group, input, 'group');
+    assertValid(Group, input, 'group');
     const existing = await this.getGroup(input.id);
     const group: Group = { ...input, createdAt: existing.createdAt ?? this.#now(), updatedAt: this.#now() };
     return this.#store.groups.update(
@@ -238,11 +239,15 @@ export class FleetRegistry {
 
   /** Opens a membership of a device in a group from validFrom (default now). */
   async addMember(groupId: string, input: MembershipInput, actor: Actor): Promise<Membership> {
-    const { deviceId, validFrom } = validated(MembershipInput, input, 'membership');
+    const { deviceId, validFrom } = assertValid(MembershipInput, input, 'membership');
     await this.getGroup(groupId);
     if (!(await this.#store.devices.get(deviceId)))
       throw validationError('membership', [{ path: '/deviceId', message: `device ${deviceId} does not exist` }]);
-    const membership = validated(Membership, { groupId, deviceId, validFrom: validFrom ?? this.#now() }, 'membership');
+    const membership = assertValid(
+      Membership,
+      { groupId, deviceId, validFrom: validFrom ?? this.#now() },
+      'membership',
+    );
     return this.#store.memberships.add(
       membership,
       this.#auditEntry(actor, 'membership.add', 'group', groupId, { deviceId, validFrom: membership.validFrom }),
@@ -251,7 +256,7 @@ export class FleetRegistry {
 
   /** Closes the device's open membership in the group at validTo (default now). */
   async endMember(groupId: string, deviceId: string, input: MembershipEndInput, actor: Actor): Promise<Membership> {
-    const { validTo: requestedTo } = validated(MembershipEndInput, input, 'membership end');
+    const { validTo: requestedTo } = assertValid(MembershipEndInput, input, 'membership end');
     await this.getGroup(groupId);
     const validTo = requestedTo ?? this.#now();
     const open = (await this.#store.memberships.list({ groupId, deviceId })).find((m) => m.validTo === undefined);
@@ -285,7 +290,7 @@ export class FleetRegistry {
 
   async createProgram(input: Program, actor: Actor): Promise<Program> {
     const now = this.#now();
-    const program = validated(Program, { ...input, createdAt: now, updatedAt: now }, 'program');
+    const program = assertValid(Program, { ...input, createdAt: now, updatedAt: now }, 'program');
     return this.#store.programs.create(
       program,
       this.#auditEntry(actor, 'program.create', 'program', program.id, {
@@ -306,7 +311,7 @@ export class FleetRegistry {
   }
 
   async updateProgram(input: Program, actor: Actor): Promise<Program> {
-    validated(Program, input, 'program');
+    assertValid(Program, input, 'program');
     const existing = await this.getProgram(input.id);
     const program: Program = { ...input, createdAt: existing.createdAt ?? this.#now(), updatedAt: this.#now() };
     return this.#store.programs.update(
@@ -333,11 +338,11 @@ export class FleetRegistry {
    * 'scheduled'. The event is published on the bus topic 'program.event' for the control engine.
    */
   async createEvent(input: EventInput, actor: Actor): Promise<ProgramEvent> {
-    validated(EventInput, input, 'event');
+    assertValid(EventInput, input, 'event');
     const program = await this.#programFor(input.programId, 'event');
     const now = this.#now();
     const status: EventStatus = input.status ?? 'scheduled';
-    const event = validated(
+    const event = assertValid(
       ProgramEvent,
       {
         ...input,
@@ -370,7 +375,7 @@ export class FleetRegistry {
 
   /** Replaces an event's content; its status and history stay as they are (see setEventStatus). */
   async updateEvent(input: EventInput, actor: Actor): Promise<ProgramEvent> {
-    validated(EventInput, input, 'event');
+    assertValid(EventInput, input, 'event');
     const existing = await this.getEvent(input.id);
     if (input.status !== undefined && input.status !== existing.status)
       throw validationError('event', [
@@ -380,7 +385,7 @@ export class FleetRegistry {
       input.programId === existing.programId
         ? await this.getProgram(existing.programId)
         : await this.#programFor(input.programId, 'event');
-    const event = validated(
+    const event = assertValid(
       ProgramEvent,
       {
         ...input,
@@ -403,7 +408,7 @@ export class FleetRegistry {
 
   /** Moves an event to a new status (see event-status.ts for the allowed changes). */
   async setEventStatus(id: string, input: EventStatusInput, actor: Actor): Promise<ProgramEvent> {
-    const change = validated(EventStatusInput, input, 'event status');
+    const change = assertValid(EventStatusInput, input, 'event status');
     const existing = await this.getEvent(id);
     if (!canTransitionEvent(existing.status, change.status))
       throw new GridseamError(
@@ -433,7 +438,7 @@ export class FleetRegistry {
   // ---- enrolments ----
 
   async #validEnrolment(input: Enrolment, createdAt: EpochMs): Promise<Enrolment> {
-    const enrolment = validated(Enrolment, { ...input, createdAt }, 'enrolment');
+    const enrolment = assertValid(Enrolment, { ...input, createdAt }, 'enrolment');
     const issues: ValidationIssue[] = [];
     if ((enrolment.deviceId === undefined) === (enrolment.siteId === undefined))
       issues.push({ path: '/deviceId', message: 'exactly one of deviceId and siteId is required' });
@@ -472,7 +477,7 @@ export class FleetRegistry {
   }
 
   async updateEnrolment(input: Enrolment, actor: Actor): Promise<Enrolment> {
-    validated(Enrolment, input, 'enrolment');
+    assertValid(Enrolment, input, 'enrolment');
     const existing = await this.getEnrolment(input.id);
     const enrolment = await this.#validEnrolment(input, existing.createdAt ?? this.#now());
     return this.#store.enrolments.update(
@@ -501,7 +506,7 @@ export class FleetRegistry {
    * publish error is rethrown (GW_ERR_BUS_UNAVAILABLE answers 503).
    */
   async submitSetpoint(deviceId: string, request: SetpointRequest, actor: Actor): Promise<Command> {
-    const valid = validated(SetpointRequest, request, 'setpoint request');
+    const valid = assertValid(SetpointRequest, request, 'setpoint request');
     const device = await this.getDevice(deviceId);
     const now = this.#now();
     const start = valid.start ?? now;
@@ -520,7 +525,7 @@ export class FleetRegistry {
       issues.push({ path: '/expiry', message: 'must be in the future' });
     assertNoIssues('setpoint request', issues);
 
-    const setpoint = validated(
+    const setpoint = assertValid(
       Setpoint,
       {
         id: this.#newId(),
