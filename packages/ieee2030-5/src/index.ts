@@ -1,5 +1,8 @@
 /**
- * @gridseam/ieee2030-5: IEEE 2030.5 resources, XML codec, LFDI/SFDI, event rules, client and server.
- * Planned in issues 4 and 5; this package holds no code yet.
+ * @gridseam/ieee2030-5: IEEE 2030.5 resources and XML codec, LFDI/SFDI and the test PKI, TLS
+ * settings, event rules, and the utility server (issue 4); the client follows (issue 5).
  */
-export const PACKAGE = '@gridseam/ieee2030-5';
+export * from './events/index.ts';
+export * from './identity/index.ts';
+export * from './pki/index.ts';
+export * from './tls.ts';

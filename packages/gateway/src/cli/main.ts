@@ -7,6 +7,7 @@ import { isSqliteFile, prepareStoreLocation } from '../config/store-location.ts'
 import { createLogger, type Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
 import { formatTable, redactUrl } from './output.ts';
+import { registerPkiCommand } from './pki.ts';
 import { registerSimCommands } from './sim.ts';
 import { registerSunSpecCommands } from './sunspec.ts';
 
@@ -245,6 +246,7 @@ Exit codes: 0 success, 1 failure, 2 configuration or usage error.`,
 
   registerSunSpecCommands(program, io);
   registerSimCommands(program, io);
+  registerPkiCommand(program, io);
 
   return program;
 }
