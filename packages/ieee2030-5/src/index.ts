@@ -2,7 +2,9 @@
  * @gridseam/ieee2030-5: IEEE 2030.5 resources and XML codec, LFDI/SFDI and the test PKI, TLS
  * settings, event rules, and the utility server (issue 4); the client follows (issue 5).
  */
+export * from './codec/index.ts';
 export * from './events/index.ts';
 export * from './identity/index.ts';
 export * from './pki/index.ts';
+export * from './resources/index.ts';
 export * from './tls.ts';

@@ -10,6 +10,11 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'Input could not be parsed (bad JSON, XML, YAML or frame).',
   },
+  GW_ERR_HOSTILE_INPUT: {
+    status: 400,
+    retryable: false,
+    summary: 'The input uses a forbidden construct such as a DOCTYPE or entity declaration.',
+  },
   GW_ERR_UNAUTHORIZED: { status: 401, retryable: false, summary: 'No valid credentials were presented.' },
   GW_ERR_FORBIDDEN: { status: 403, retryable: false, summary: 'The credentials do not allow this action.' },
   GW_ERR_NOT_FOUND: { status: 404, retryable: false, summary: 'The addressed object does not exist.' },
