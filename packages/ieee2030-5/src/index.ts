@@ -7,4 +7,5 @@ export * from './events/index.ts';
 export * from './identity/index.ts';
 export * from './pki/index.ts';
 export * from './resources/index.ts';
+export * from './server/index.ts';
 export * from './tls.ts';

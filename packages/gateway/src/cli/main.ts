@@ -10,6 +10,7 @@ import { formatTable, redactUrl } from './output.ts';
 import { registerPkiCommand } from './pki.ts';
 import { registerSimCommands } from './sim.ts';
 import { registerSunSpecCommands } from './sunspec.ts';
+import { registerUtilityServerCommand } from './utility-server.ts';
 
 /** Where the CLI reads and writes; the process's own streams unless a caller passes others. */
 export interface CliIo {
@@ -246,6 +247,7 @@ Exit codes: 0 success, 1 failure, 2 configuration or usage error.`,
 
   registerSunSpecCommands(program, io);
   registerSimCommands(program, io);
+  registerUtilityServerCommand(program, io);
   registerPkiCommand(program, io);
 
   return program;

@@ -42,7 +42,7 @@ const itemValidators = {
   groups: compileItem(FleetGroup),
 };
 
-function configError(file: string, issues: readonly ConfigIssue[]): GridseamError {
+export function configError(file: string, issues: readonly ConfigIssue[]): GridseamError {
   const listed = issues.slice(0, MAX_LISTED_ISSUES).map((i) => `${i.keyPath} ${i.message}`);
   const more = issues.length > MAX_LISTED_ISSUES ? `; and ${issues.length - MAX_LISTED_ISSUES} more` : '';
   const summary = issues.length === 1 ? listed[0] : `${issues.length} problems: ${listed.join('; ')}${more}`;
@@ -55,6 +55,14 @@ function configError(file: string, issues: readonly ConfigIssue[]): GridseamErro
 export async function loadConfig(path: string): Promise<LoadedConfig> {
   // Messages name the file as the user wrote it; relative paths inside resolve against its folder.
   const file = path;
+  return { config: parseConfig(await readConfigText(file), file), file };
+}
+
+/**
+ * Reads a YAML file of at most MAX_CONFIG_BYTES as text; every failure is GW_ERR_CONFIG naming the
+ * file. `what` names the file in messages ('configuration file', 'scenario file').
+ */
+export async function readConfigText(file: string, what = 'configuration file'): Promise<string> {
   let size: number;
   try {
     const stats = await stat(file);
@@ -64,24 +72,22 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
     if (GridseamError.is(error)) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(error);
-    throw new GridseamError('GW_ERR_CONFIG', `${file}: cannot read the configuration file (${reason})`, {
+    throw new GridseamError('GW_ERR_CONFIG', `${file}: cannot read the ${what} (${reason})`, {
       cause: error,
     });
   }
   if (size > MAX_CONFIG_BYTES)
     throw new GridseamError(
       'GW_ERR_CONFIG',
-      `${file}: the configuration file is ${size} bytes; the limit is ${MAX_CONFIG_BYTES} bytes (1 MiB)`,
+      `${file}: the ${what} is ${size} bytes; the limit is ${MAX_CONFIG_BYTES} bytes (1 MiB)`,
     );
-  let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (error) {
-    throw new GridseamError('GW_ERR_CONFIG', `${file}: cannot read the configuration file (${String(error)})`, {
+    throw new GridseamError('GW_ERR_CONFIG', `${file}: cannot read the ${what} (${String(error)})`, {
       cause: error,
     });
   }
-  return { config: parseConfig(text, file), file };
 }
 
 /**
@@ -100,7 +106,16 @@ export function parseConfig(text: string, file: string): GatewayConfig {
   return resolvePaths(config as GatewayConfig, dirname(resolve(file)));
 }
 
-function parseYaml(text: string, file: string): Record<string, unknown> {
+/**
+ * Parses YAML text under the limits every gridseam YAML file shares (core schema, unique keys, no
+ * merge keys, MAX_ALIAS_COUNT aliases) into its top-level mapping; `topLevel` says what that
+ * mapping should hold, for the error when it is something else.
+ */
+export function parseYaml(
+  text: string,
+  file: string,
+  topLevel = 'a mapping of sections (store, bus, api, ...)',
+): Record<string, unknown> {
   const lineCounter = new LineCounter();
   // YAML 1.2 core schema: no implicit yes/no booleans, no merge keys, no custom tags.
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter, schema: 'core', merge: false });
@@ -126,10 +141,7 @@ function parseYaml(text: string, file: string): Record<string, unknown> {
   }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value))
-    throw new GridseamError(
-      'GW_ERR_CONFIG',
-      `${file}: the top level must be a mapping of sections (store, bus, api, ...)`,
-    );
+    throw new GridseamError('GW_ERR_CONFIG', `${file}: the top level must be ${topLevel}`);
   return value as Record<string, unknown>;
 }
 

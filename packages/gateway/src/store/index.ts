@@ -54,6 +54,12 @@
  *   unnest(typed arrays) ON CONFLICT DO UPDATE per chunk, after the series misses are resolved,
  *   all in one transaction (postgres.ts).
  *
+ * ## Documents
+ * `documents(namespace, id, doc, updated_at)` keeps opaque JSON documents for components that own
+ * their state's shape (the IEEE 2030.5 utility server, through gateway/src/utility/state-store.ts).
+ * `doc` is text in both dialects so a document reads back exactly as written; a write is one
+ * transaction of deletes and chunked upserts (documents.ts).
+ *
  * Audit: every repository write takes an optional audit draft; when given, the write and the
  * audit insert commit in one transaction, so an operator write is never without its audit row.
  *
@@ -67,6 +73,7 @@
 import { GridseamError } from '@gridseam/model';
 import { type Kysely, Migrator } from 'kysely';
 import { type Logger, pino } from 'pino';
+import { documentRepository } from './documents.ts';
 import { guard, mapStoreError } from './errors.ts';
 import { GridseamMigrations } from './migrations.ts';
 import { openPostgres, PostgresTelemetry } from './postgres.ts';
@@ -147,6 +154,7 @@ function assemble(
     commands: commandRepository(ctx),
     telemetry,
     audit: auditLog(ctx),
+    documents: documentRepository(ctx),
   };
   internals.set(store, ctx);
   return store;

@@ -193,6 +193,25 @@ function telemetry(dialect: Dialect): Migration {
   };
 }
 
+/**
+ * Namespaced JSON documents (store/documents.ts). `doc` is text in both dialects: the documents
+ * are opaque to the store and must read back byte for byte. The primary key serves the one query
+ * pattern, a namespace listed in id order.
+ */
+function documents(dialect: Dialect): Migration {
+  const t = types(dialect);
+  return {
+    async up(db: Kysely<unknown>) {
+      await sql`CREATE TABLE documents (
+        namespace text NOT NULL,
+        id text NOT NULL,
+        doc text NOT NULL,
+        updated_at ${t.instant} NOT NULL,
+        PRIMARY KEY (namespace, id))`.execute(db);
+    },
+  };
+}
+
 export class GridseamMigrations implements MigrationProvider {
   constructor(private readonly dialect: Dialect) {}
 
@@ -201,6 +220,7 @@ export class GridseamMigrations implements MigrationProvider {
       '0001_entities': entities(this.dialect),
       '0002_audit_log': audit(this.dialect),
       '0003_telemetry': telemetry(this.dialect),
+      '0004_documents': documents(this.dialect),
     };
   }
 }

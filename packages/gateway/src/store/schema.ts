@@ -82,6 +82,17 @@ export interface ReadingsTable {
   quality: string | null;
 }
 
+/**
+ * Opaque documents by (namespace, id): JSON text in both dialects, so a document reads back exactly
+ * as written (jsonb would reorder keys and refuses \u0000). Written by store/documents.ts.
+ */
+export interface DocumentsTable {
+  namespace: string;
+  id: string;
+  doc: ColumnType<string, string, string>;
+  updated_at: number;
+}
+
 export interface Database {
   sites: SitesTable;
   devices: DevicesTable;
@@ -94,6 +105,7 @@ export interface Database {
   audit_log: AuditLogTable;
   series: SeriesTable;
   readings: ReadingsTable;
+  documents: DocumentsTable;
 }
 
 export type DocumentTableName = 'sites' | 'devices' | 'groups' | 'programs' | 'events' | 'enrolments' | 'commands';

@@ -42,6 +42,8 @@ export interface Store {
   readonly commands: CommandRepository;
   readonly telemetry: TelemetryStore;
   readonly audit: AuditLog;
+  /** Opaque JSON documents by (namespace, id), for components that keep their own state (documents.ts). */
+  readonly documents: DocumentRepository;
 }
 
 export interface Page {
@@ -208,3 +210,34 @@ export type StoreConfig =
       schema?: string;
       poolSize?: number;
     };
+
+/** One change to a namespace: `doc` replaces (or creates) the document; `null` deletes it. */
+export interface DocumentChange {
+  id: string;
+  doc: unknown;
+}
+
+export interface StoredDocument {
+  id: string;
+  doc: unknown;
+  /** When the document was last written (the store's clock), epoch ms. */
+  updatedAt: EpochMs;
+}
+
+/**
+ * A key-value store of JSON documents, grouped by namespace, for components that own their state
+ * and its shape (the IEEE 2030.5 utility server). The store does not look inside a document: it
+ * keeps the JSON text exactly as written. Namespaces and ids are non-empty strings of at most 200
+ * and 500 characters; a document is any JSON value but null (null in a change means delete).
+ */
+export interface DocumentRepository {
+  /** Every document of the namespace, ordered by id. */
+  list(namespace: string): Promise<StoredDocument[]>;
+  get(namespace: string, id: string): Promise<unknown | undefined>;
+  /**
+   * Applies the changes in one transaction: all of them or none. When an id appears twice, the
+   * later change wins. Deleting a missing document is not an error.
+   */
+  write(namespace: string, changes: readonly DocumentChange[]): Promise<void>;
+  count(namespace: string): Promise<number>;
+}

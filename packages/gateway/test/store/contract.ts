@@ -4,6 +4,7 @@ import type { Command, Device, Enrolment, Group, Program, ProgramEvent, Reading,
 import { sql } from 'kysely';
 import { storeInternals } from '../../src/store/index.ts';
 import type { AuditDraft, Store } from '../../src/store/types.ts';
+import { documentTests } from './documents.ts';
 
 /**
  * The store contract suite: every implementation must pass it. `open` returns a fresh, empty,
@@ -161,7 +162,7 @@ export function storeContract(label: string, harness: StoreHarness): void {
       const store = await harness.open();
       try {
         const first = await store.migrate();
-        assert.deepEqual(first, ['0001_entities', '0002_audit_log', '0003_telemetry']);
+        assert.deepEqual(first, ['0001_entities', '0002_audit_log', '0003_telemetry', '0004_documents']);
         assert.deepEqual(await store.migrate(), []);
       } finally {
         await harness.dispose(store);
@@ -532,6 +533,8 @@ export function storeContract(label: string, harness: StoreHarness): void {
           assert.equal((await store.commands.get('c1'))?.history.length, 3);
         }));
     });
+
+    documentTests(withStore);
 
     describe('audit log', () => {
       test('append assigns increasing seq; list filters and pages', () =>

@@ -50,7 +50,7 @@ describe('SQLite store specifics', () => {
       unit: 'W',
     }));
     const first = await openStore({ kind: 'sqlite', path });
-    assert.equal((await first.migrate()).length, 3);
+    assert.equal((await first.migrate()).length, 4);
     await first.sites.create(site('s1'));
     await first.devices.create(device('d1', 's1'));
     assert.equal(await first.telemetry.write(readings), 537);
