@@ -1,6 +1,6 @@
 /**
  * @gridseam/gateway: the gateway application. The entry points of each part; their modules hold
- * the details (store/, bus/, registry/, telemetry/, api/, config/).
+ * the details (store/, bus/, registry/, telemetry/, api/, config/, control/, utility/).
  */
 export { buildApi } from './api/server.ts';
 export type { ApiOptions, ApiToken, Role } from './api/types.ts';
@@ -16,6 +16,7 @@ export {
 export { openBus } from './bus/index.ts';
 export type { Bus, BusConfig, BusMessage, Subscription, Topic, TopicMap } from './bus/types.ts';
 export { main as runCli } from './cli/main.ts';
+export * as control from './control/index.ts';
 export {
   type ConfigIssue,
   GatewayConfig,
@@ -31,3 +32,4 @@ export { type Actor, FleetRegistry, type FleetRegistryOptions } from './registry
 export { openStore } from './store/index.ts';
 export type { Store, StoreConfig } from './store/types.ts';
 export { startRetention, TelemetryWriter } from './telemetry/index.ts';
+export * from './utility/index.ts';
