@@ -16,7 +16,6 @@ export {
 export { openBus } from './bus/index.ts';
 export type { Bus, BusConfig, BusMessage, Subscription, Topic, TopicMap } from './bus/types.ts';
 export { main as runCli } from './cli/main.ts';
-export * as control from './control/index.ts';
 export {
   type ConfigIssue,
   GatewayConfig,
@@ -27,6 +26,7 @@ export {
   type SeedResult,
   seedFleet,
 } from './config/index.ts';
+export * as control from './control/index.ts';
 export { type CreateLoggerOptions, createLogger, type Logger } from './log.ts';
 export { type Actor, FleetRegistry, type FleetRegistryOptions } from './registry/index.ts';
 export { openStore } from './store/index.ts';
