@@ -10,7 +10,8 @@ import type { GatewayConfig } from './config/schema.ts';
 import { seedFleet } from './config/seed.ts';
 import { prepareStoreLocation } from './config/store-location.ts';
 import { parseUnits, type SunSpecSection, sunspecAddress } from './config/sunspec.ts';
-import { EdgeRuntime, type EdgeSource } from './edge/index.ts';
+import { ControlEngine } from './control/engine.ts';
+import { EdgeRuntime, type EdgeSource, systemClock } from './edge/index.ts';
 import { FleetRegistry } from './registry/index.ts';
 import { openStore } from './store/index.ts';
 import type { Store } from './store/types.ts';
@@ -39,6 +40,8 @@ export interface StartGatewayOptions {
   retentionIntervalMs?: number;
   /** Pause in telemetry deliveries that commits the writer's buffer; default TELEMETRY_IDLE_FLUSH_MS. */
   telemetryIdleFlushMs?: number;
+  /** The control engine's period, ms; default DEFAULT_CONTROL_PERIOD_MS (60 s). */
+  controlPeriodMs?: number;
 }
 
 /** The registry's adapter kind for SunSpec Modbus TCP devices. */
@@ -111,6 +114,8 @@ export interface Gateway {
   telemetryWriter: TelemetryWriter;
   /** The device edge (polling and commands), when the configuration lists devices for it. */
   edge: EdgeRuntime | undefined;
+  /** The control engine: program events and overrides to device setpoints (submitEvent for in-process sources). */
+  control: ControlEngine;
   /** Where the API listens, e.g. http://127.0.0.1:8080. */
   address: string;
   /**
@@ -223,9 +228,20 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       await runtime.start();
     }
 
+    const control = new ControlEngine({
+      store,
+      bus,
+      logger: logger.child({ component: 'control' }),
+      ...(options.now ? { clock: { ...systemClock, now: options.now } } : {}),
+      ...(options.controlPeriodMs !== undefined ? { periodMs: options.controlPeriodMs } : {}),
+    });
+    closers.push({ name: 'control', close: () => control.close() });
+    await control.start();
+
     const api = await buildApi({
       store,
       bus,
+      control,
       logger: logger.child({ component: 'api' }),
       tokens,
       bodyLimitBytes: config.api.bodyLimitBytes,
@@ -243,6 +259,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       registry,
       telemetryWriter: writer,
       edge,
+      control,
       address,
       close: () => {
         closed ??= closeAll().then(() => logger.info('gateway closed'));

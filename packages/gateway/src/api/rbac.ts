@@ -51,6 +51,13 @@ export const RBAC_RULES: Readonly<Record<string, Access>> = {
   'PUT /api/events/:id': 'operator',
   'DELETE /api/events/:id': 'admin',
   'POST /api/events/:id/status': 'operator',
+  'GET /api/events/:id/decisions': 'viewer',
+
+  'GET /api/control/decisions': 'viewer',
+  'GET /api/control/compliance': 'viewer',
+  'GET /api/control/overrides': 'viewer',
+  'POST /api/control/overrides': 'operator',
+  'DELETE /api/control/overrides/:id': 'operator',
 
   'GET /api/enrolments': 'viewer',
   'GET /api/enrolments/:id': 'viewer',

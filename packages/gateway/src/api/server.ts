@@ -9,6 +9,7 @@ import { errorAnswer, validatorCompiler } from './errors.ts';
 import { createApiMetrics } from './metrics.ts';
 import { type Access, accessFor, RBAC_RULES, roleAllows, ruleKey } from './rbac.ts';
 import { type Api, type RouteContext, setPrincipal } from './routes/context.ts';
+import { controlRoutes } from './routes/control.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { eventRoutes } from './routes/events.ts';
 import { groupRoutes } from './routes/groups.ts';
@@ -97,6 +98,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
         { name: 'enrolments' },
         { name: 'commands' },
         { name: 'telemetry' },
+        { name: 'control' },
         { name: 'system' },
       ],
     },
@@ -158,6 +160,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   deviceRoutes(typed, context);
   groupRoutes(typed, context);
   eventRoutes(typed, context);
+  controlRoutes(typed, context, options.control);
   systemRoutes(typed, context, { store: options.store, bus: options.bus, startedAt });
   openApiRoute(plain);
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Bus } from '../bus/types.ts';
+import type { ControlEngine } from '../control/engine.ts';
 import type { Store } from '../store/types.ts';
 
 /** Roles in increasing power: each role may do everything the ones before it may. */
@@ -27,4 +28,6 @@ export interface ApiOptions {
   publicMetrics?: boolean;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
+  /** The control engine behind /api/control (absent: those routes answer GW_ERR_NOT_SUPPORTED). */
+  control?: Pick<ControlEngine, 'decisions' | 'compliance' | 'overrides' | 'operatorOverride' | 'cancelOverride'>;
 }
