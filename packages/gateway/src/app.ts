@@ -13,6 +13,7 @@ import { parseUnits, type SunSpecSection, sunspecAddress } from './config/sunspe
 import { ControlEngine } from './control/engine.ts';
 import { EdgeRuntime, type EdgeSource, systemClock } from './edge/index.ts';
 import { FleetRegistry } from './registry/index.ts';
+import { type Ieee2030_5Seam, startIeee2030_5Seam } from './seams/ieee2030-5.ts';
 import { openStore } from './store/index.ts';
 import type { Store } from './store/types.ts';
 import { startRetention, TelemetryWriter } from './telemetry/index.ts';
@@ -116,6 +117,8 @@ export interface Gateway {
   edge: EdgeRuntime | undefined;
   /** The control engine: program events and overrides to device setpoints (submitEvent for in-process sources). */
   control: ControlEngine;
+  /** The IEEE 2030.5 client wired to the fleet and the engine, when the config has utility.ieee2030_5. */
+  ieee2030_5: Ieee2030_5Seam | undefined;
   /** Where the API listens, e.g. http://127.0.0.1:8080. */
   address: string;
   /**
@@ -238,6 +241,22 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     closers.push({ name: 'control', close: () => control.close() });
     await control.start();
 
+    let ieee2030_5: Ieee2030_5Seam | undefined;
+    const utilityClient = config.utility?.ieee2030_5;
+    if (utilityClient !== undefined) {
+      ieee2030_5 = await startIeee2030_5Seam({
+        config: utilityClient,
+        store,
+        bus,
+        registry,
+        engine: control,
+        logger: logger.child({ component: 'ieee2030-5' }),
+        ...(options.now ? { now: options.now } : {}),
+      });
+      const seam = ieee2030_5;
+      closers.push({ name: 'ieee2030-5 client', close: () => seam.close() });
+    }
+
     const api = await buildApi({
       store,
       bus,
@@ -260,6 +279,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       telemetryWriter: writer,
       edge,
       control,
+      ieee2030_5,
       address,
       close: () => {
         closed ??= closeAll().then(() => logger.info('gateway closed'));

@@ -8,6 +8,7 @@ import { isCollection, isPair, isScalar, LineCounter, type Node, parseDocument, 
 import { type ConfigIssue, issuesFromAjv, keyPathOf } from './issues.ts';
 import { buildConfigSchema, FleetGroup, type GatewayConfig } from './schema.ts';
 import { sunspecIssues } from './sunspec.ts';
+import { resolveUtilityPaths, utilityIssues } from './utility.ts';
 
 /** Largest configuration file accepted; a bigger one is a mistake (or an attack), not a config. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -182,6 +183,7 @@ function validate(config: unknown, file: string): void {
     issues.push(...fleetIssues(fleet as Record<string, unknown>, config));
   issues.push(...tokenIssues(config));
   issues.push(...sunspecIssues(config));
+  issues.push(...utilityIssues(config));
   if (issues.length > 0) throw configError(file, issues);
 }
 
@@ -292,7 +294,9 @@ function tokenIssues(config: unknown): ConfigIssue[] {
 }
 
 /** Relative sqlite paths are relative to the config file, not to wherever the process was started. */
-function resolvePaths(config: GatewayConfig, baseDir: string): GatewayConfig {
+function resolvePaths(loaded: GatewayConfig, baseDir: string): GatewayConfig {
+  const utility = resolveUtilityPaths(loaded.utility, baseDir);
+  const config = utility === undefined ? loaded : { ...loaded, utility };
   if (config.store.kind !== 'sqlite') return config;
   const path = config.store.path;
   if (path === ':memory:' || path.startsWith('file:') || isAbsolute(path)) return config;

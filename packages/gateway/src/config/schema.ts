@@ -1,6 +1,7 @@
 import { Device, Group, Id, Site } from '@gridseam/model';
 import Type, { type Static, type TSchema } from 'typebox';
 import { SunSpecSection } from './sunspec.ts';
+import { UtilitySection } from './utility.ts';
 
 /**
  * The gateway configuration file (YAML), as a TypeBox schema. Fields with a `default` are filled
@@ -139,6 +140,8 @@ export function buildConfigSchema<S extends TSchema, D extends TSchema, G extend
       ),
       /** SunSpec Modbus TCP devices the edge polls and controls (see sunspec.ts); absent: none. */
       sunspec: Type.Optional(SunSpecSection),
+      /** Utility protocols the gateway speaks as a client (see utility.ts); absent: none. */
+      utility: Type.Optional(UtilitySection),
     },
     { additionalProperties: false },
   );
