@@ -85,6 +85,8 @@ export const CONTROL_ACTOR = 'control';
 export const DEFAULT_CONTROL_PERIOD_MS = 60_000;
 /** Longest a failing device is held out of allocation, in control periods. */
 const MAX_FAILURE_HOLD_PERIODS = 10;
+/** Commands created in one store transaction (with their audit rows) and then published. */
+const ISSUE_BATCH = 500;
 const PAGE = 1000;
 const WATT_KINDS: ReadonlySet<SetpointKind> = new Set([
   'exportLimit',
@@ -239,6 +241,13 @@ interface Desired {
   primacy: number;
   /** An operator's manual setpoint the executor delivers itself: pins, never written by the engine. */
   held: boolean;
+}
+
+/** One command to issue: what is wanted, the tracked command it replaces, whether it is a release. */
+interface Issue {
+  want: Desired;
+  previous: Tracked | undefined;
+  release: boolean;
 }
 
 interface Tracked {
@@ -1010,6 +1019,7 @@ export class ControlEngine {
     now: number,
     report: TickReport,
   ): Promise<void> {
+    const issues: Issue[] = [];
     for (const [slot, want] of desired) {
       if (want.held) {
         const ours = this.#tracked.get(slot);
@@ -1039,10 +1049,13 @@ export class ControlEngine {
         record?.delivery.skipped.push({ deviceId: want.deviceId, reason: problems.map(([, m]) => m).join('; ') });
         continue;
       }
-      await this.#issue(want, now, current, false);
-      report.issued++;
-      if (record) record.delivery.issued++;
+      issues.push({ want, previous: current, release: false });
     }
+    await this.#issueAll(issues, now, (want) => {
+      report.issued++;
+      const record = records.get(want.key);
+      if (record) record.delivery.issued++;
+    });
     // Release what is no longer wanted.
     for (const [slot, tracked] of [...this.#tracked]) {
       if (desired.has(slot)) continue;
@@ -1059,23 +1072,27 @@ export class ControlEngine {
       const device = devices.get(tracked.deviceId);
       const neutral = device ? neutralValue(device, tracked.kind) : undefined;
       if (device && neutral !== undefined && this.#isOnline(device.id, now).online)
-        await this.#issue(
-          {
-            deviceId: device.id,
-            kind: tracked.kind,
-            value: neutral,
-            expiry: now + this.periodMs + this.marginMs,
-            source: { kind: 'default', ref: 'release' },
-            eventIds: [],
-            key: tracked.key,
-            scopeRank: 0,
-            primacy: 255,
-            held: false,
-            ...(tracked.kind === 'evChargingLimit' ? { unit: 'W' as const } : {}),
-          },
+        await this.#issueAll(
+          [
+            {
+              want: {
+                deviceId: device.id,
+                kind: tracked.kind,
+                value: neutral,
+                expiry: now + this.periodMs + this.marginMs,
+                source: { kind: 'default', ref: 'release' },
+                eventIds: [],
+                key: tracked.key,
+                scopeRank: 0,
+                primacy: 255,
+                held: false,
+                ...(tracked.kind === 'evChargingLimit' ? { unit: 'W' as const } : {}),
+              },
+              previous: undefined,
+              release: true,
+            },
+          ],
           now,
-          undefined,
-          true,
         );
       else this.#untrack(slot);
     }
@@ -1085,7 +1102,46 @@ export class ControlEngine {
     return tracked.status === 'failed' || tracked.status === 'expired' || tracked.status === 'superseded';
   }
 
-  async #issue(want: Desired, now: number, previous: Tracked | undefined, release: boolean): Promise<void> {
+  /**
+   * Issues commands in batches of ISSUE_BATCH: each batch's pending Commands and their
+   * 'setpoint.create' audit rows commit in one transaction, the commands they replace are
+   * superseded in one more, then each is tracked and published on 'command' (after the commit).
+   * `issued` is called for every command once its batch is written.
+   */
+  async #issueAll(issues: readonly Issue[], now: number, issued?: (want: Desired) => void): Promise<void> {
+    for (let i = 0; i < issues.length; i += ISSUE_BATCH) {
+      const batch = issues.slice(i, i + ISSUE_BATCH);
+      const commands = batch.map(({ want }) => this.#commandOf(want, now));
+      const created = await this.#store.commands.createMany(
+        commands,
+        batch.map(({ want }, n) =>
+          this.#audit(CONTROL_ACTOR, 'setpoint.create', 'device', want.deviceId, {
+            commandId: commands[n]!.id,
+            kind: want.kind,
+            value: want.value,
+            expiry: want.expiry,
+            source: want.source,
+            decision: want.key,
+            ...(want.eventIds.length > 0 ? { events: want.eventIds } : {}),
+          }),
+        ),
+      );
+      await this.#supersedeAll(
+        batch.flatMap(({ previous }, n) =>
+          previous && !this.#isTerminal(previous)
+            ? [{ tracked: previous, detail: `replaced by ${commands[n]!.id}` }]
+            : [],
+        ),
+        now,
+      );
+      for (const [n, { want, release }] of batch.entries()) {
+        await this.#publishIssued(want, created[n]!, release);
+        issued?.(want);
+      }
+    }
+  }
+
+  #commandOf(want: Desired, now: number): Command {
     const setpoint = {
       id: this.#newId(),
       deviceId: want.deviceId,
@@ -1097,7 +1153,7 @@ export class ControlEngine {
       source: want.source,
       createdAt: now,
     };
-    const command: Command = {
+    return {
       id: this.#newId(),
       deviceId: want.deviceId,
       setpoint,
@@ -1107,23 +1163,14 @@ export class ControlEngine {
       updatedAt: now,
       history: [{ status: 'pending', at: now, detail: `control ${want.key}`.slice(0, 1024) }],
     };
-    const created = await this.#store.commands.create(
-      command,
-      this.#audit(CONTROL_ACTOR, 'setpoint.create', 'device', want.deviceId, {
-        commandId: command.id,
-        kind: want.kind,
-        value: want.value,
-        expiry: want.expiry,
-        source: want.source,
-        decision: want.key,
-        ...(want.eventIds.length > 0 ? { events: want.eventIds } : {}),
-      }),
-    );
-    if (previous && !this.#isTerminal(previous)) await this.#supersede(previous, now, `replaced by ${command.id}`);
+  }
+
+  /** Tracks a created command in its slot and publishes it; a failed publish fails the command. */
+  async #publishIssued(want: Desired, created: Command, release: boolean): Promise<void> {
     const slot = `${want.deviceId}|${want.kind}`;
     if (this.#tracked.has(slot)) this.#untrack(slot);
     const tracked: Tracked = {
-      commandId: command.id,
+      commandId: created.id,
       deviceId: want.deviceId,
       kind: want.kind,
       value: want.value,
@@ -1159,6 +1206,35 @@ export class ControlEngine {
       }
       this.#setStatus(tracked, 'failed', failure);
     }
+  }
+
+  /** Supersedes tracked commands in one transaction; one settled meanwhile is left as it is. */
+  async #supersedeAll(supersessions: ReadonlyArray<{ tracked: Tracked; detail: string }>, now: number): Promise<void> {
+    if (supersessions.length === 0) return;
+    const results = await this.#store.commands.transitionMany(
+      supersessions.map(({ tracked, detail }) => ({
+        id: tracked.commandId,
+        status: 'superseded' as const,
+        at: now,
+        detail: detail.slice(0, 1024),
+        audit: this.#audit(CONTROL_ACTOR, 'command.transition', 'command', tracked.commandId, {
+          deviceId: tracked.deviceId,
+          from: tracked.status,
+          to: 'superseded',
+        }),
+      })),
+    );
+    let unexpected: GridseamError | undefined;
+    for (const [n, result] of results.entries()) {
+      // Refused: settled meanwhile (failed or expired), nothing to supersede.
+      if (!result.ok && result.error.code !== 'GW_ERR_INVALID_TRANSITION') {
+        unexpected ??= result.error;
+        continue;
+      }
+      const supersession = supersessions[n];
+      if (supersession) this.#setStatus(supersession.tracked, 'superseded');
+    }
+    if (unexpected) throw unexpected;
   }
 
   async #supersede(tracked: Tracked, now: number, detail: string): Promise<void> {

@@ -9,7 +9,13 @@
  * error, never just a log line. A retryable failure (unreachable, protocol) is tried again up to
  * maxAttempts while the setpoint has not expired (sent -> sent, counted in `attempts`). Every
  * transition is committed with its audit row (actor 'edge'); every terminal status is published
- * on 'command.result'. Commands for devices this gateway does not drive are left alone.
+ * on 'command.result', after its commit. Commands for devices this gateway does not drive are
+ * left alone.
+ *
+ * Transitions are coalesced: those asked for within one event-loop turn (and those asked for
+ * while the previous batch commits) go to the store as one `transitionMany`, one transaction with
+ * their audit rows. Each is still checked on its own, and each caller goes on only after the
+ * commit, so a fleet-wide fan-out costs one transaction per batch instead of one per move.
  */
 import {
   type Command,
@@ -20,7 +26,7 @@ import {
 } from '@gridseam/model';
 import type { Logger } from 'pino';
 import type { Bus, BusMessage, CommandResultMessage, Subscription } from '../bus/types.ts';
-import type { AuditDraft, Store } from '../store/types.ts';
+import type { AuditDraft, CommandTransition, CommandTransitionResult, Store } from '../store/types.ts';
 
 /** The durable bus group of the executors: each command goes to one gateway instance. */
 export const EDGE_COMMAND_GROUP = 'edge-commands';
@@ -54,6 +60,12 @@ export interface CommandExecutorOptions {
   maxAttempts?: number;
   /** Delay before retry n (1-based): retryDelayMs x 2^(n-1) (default 500 ms). */
   retryDelayMs?: number;
+  /**
+   * Most reads, and most transitions, in one store batch (default 32). Smaller than a full wave of
+   * `concurrency` completions, so the store work of one part of a wave overlaps the device writes
+   * of the part before it.
+   */
+  maxBatch?: number;
 }
 
 /** What one delivery came to: a command status, or 'ignored' (not ours, unknown, already settled). */
@@ -71,6 +83,96 @@ function errorOf(error: unknown): { code: string; message: string } {
   return { code: 'GW_ERR_INTERNAL', message: (error instanceof Error ? error.message : String(error)).slice(0, 1024) };
 }
 
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+interface QueuedMove extends Waiter<CommandTransitionResult> {
+  move: CommandTransition;
+}
+
+interface QueuedRead extends Waiter<Command | undefined> {
+  id: string;
+}
+
+/**
+ * Gathers the executor's store work and does it in batches: reads through `getMany`, command
+ * transitions through `transitionMany` (one transaction with their audit rows). The first request
+ * of a batch waits for the end of the current event-loop turn (setImmediate), so the requests of
+ * that turn share the statement; those made while a batch is in the store form the next one. One
+ * batch is in the store at a time. A transition's promise settles after its batch's commit, with
+ * its own result; every request of a batch the store could not serve rejects with the store's error.
+ */
+class StoreBatcher {
+  readonly #reads: QueuedRead[] = [];
+  readonly #moves: QueuedMove[] = [];
+  #scheduled = false;
+  #flushing = false;
+
+  constructor(
+    private readonly store: Pick<Store, 'commands'>,
+    private readonly maxBatch: number,
+  ) {}
+
+  get(id: string): Promise<Command | undefined> {
+    return new Promise((resolve, reject) => {
+      this.#reads.push({ id, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  transition(move: CommandTransition): Promise<CommandTransitionResult> {
+    return new Promise((resolve, reject) => {
+      this.#moves.push({ move, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#flushing) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#reads.length > 0 || this.#moves.length > 0) {
+        const reads = this.#reads.splice(0, this.maxBatch);
+        if (reads.length > 0)
+          await settleAll(reads, async () => {
+            const found = new Map((await this.store.commands.getMany(reads.map((r) => r.id))).map((c) => [c.id, c]));
+            return reads.map((read) => found.get(read.id));
+          });
+        const moves = this.#moves.splice(0, this.maxBatch);
+        if (moves.length > 0)
+          await settleAll(moves, () => this.store.commands.transitionMany(moves.map((m) => m.move)));
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+}
+
+/** Runs one batch operation and hands each waiter its own result, or everyone the error. */
+async function settleAll<T>(waiters: readonly Waiter<T>[], operation: () => Promise<readonly T[]>): Promise<void> {
+  let results: readonly T[];
+  try {
+    results = await operation();
+  } catch (error) {
+    for (const waiter of waiters) waiter.reject(error);
+    return;
+  }
+  waiters.forEach((waiter, i) => {
+    if (i < results.length) waiter.resolve(results[i] as T);
+    else waiter.reject(new GridseamError('GW_ERR_INTERNAL', 'the store answered a batch with too few results'));
+  });
+}
+
 export class CommandExecutor {
   private readonly bus: Pick<Bus, 'publish' | 'subscribe'>;
   private readonly store: Pick<Store, 'commands'>;
@@ -82,6 +184,7 @@ export class CommandExecutor {
   private readonly maxAttempts: number;
   private readonly retryDelayMs: number;
   private readonly abort = new AbortController();
+  private readonly batcher: StoreBatcher;
   private subscription: Subscription | undefined;
   private readonly counters: CommandExecutorStats = { confirmed: 0, failed: 0, expired: 0, ignored: 0 };
 
@@ -95,6 +198,7 @@ export class CommandExecutor {
     this.concurrency = Math.max(1, options.concurrency ?? 16);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
     this.retryDelayMs = Math.max(0, options.retryDelayMs ?? 500);
+    this.batcher = new StoreBatcher(this.store, Math.max(1, options.maxBatch ?? 32));
   }
 
   stats(): CommandExecutorStats {
@@ -129,7 +233,7 @@ export class CommandExecutor {
    */
   async execute(command: Pick<Command, 'id' | 'deviceId'>): Promise<ExecutionOutcome> {
     if (!this.adapters.owns(command.deviceId)) return this.ignored(command, 'device not driven by this gateway');
-    const stored = await this.store.commands.get(command.id);
+    const stored = await this.batcher.get(command.id);
     if (!stored) return this.ignored(command, 'no such command in the store');
     if (TERMINAL_COMMAND_STATUSES.has(stored.status)) return this.ignored(command, `already ${stored.status}`);
 
@@ -225,16 +329,21 @@ export class CommandExecutor {
         ...(patch.error ? { error: patch.error } : {}),
       },
     };
-    try {
-      return await this.store.commands.transition(command.id, status, at, detail.slice(0, 1024), patch, audit);
-    } catch (error) {
-      if (GridseamError.is(error) && error.code === 'GW_ERR_INVALID_TRANSITION') {
-        this.logger?.info({ commandId: command.id, status, reason: error.message }, 'command changed meanwhile');
-        this.counters.ignored++;
-        return undefined;
-      }
-      throw error;
+    const result = await this.batcher.transition({
+      id: command.id,
+      status,
+      at,
+      detail: detail.slice(0, 1024),
+      patch,
+      audit,
+    });
+    if (result.ok) return result.command;
+    if (result.error.code === 'GW_ERR_INVALID_TRANSITION') {
+      this.logger?.info({ commandId: command.id, status, reason: result.error.message }, 'command changed meanwhile');
+      this.counters.ignored++;
+      return undefined;
     }
+    throw result.error;
   }
 
   private sleep(ms: number): Promise<void> {

@@ -25,6 +25,8 @@ import type {
   AuditLog,
   CommandFilter,
   CommandRepository,
+  CommandTransition,
+  CommandTransitionResult,
   DeviceFilter,
   EnrolmentFilter,
   EntityRepository,
@@ -70,20 +72,20 @@ function loose(db: Kysely<Database> | Transaction<Database>): Kysely<LooseDataba
   return db as unknown as Kysely<LooseDatabase>;
 }
 
-/** The one audit insert: AuditLog.append and every audited write go through it. */
+function auditRow(entry: AuditDraft) {
+  return {
+    at: entry.at,
+    actor: entry.actor,
+    action: entry.action,
+    target_type: entry.targetType,
+    target_id: entry.targetId ?? null,
+    detail: entry.detail === undefined ? null : JSON.stringify(entry.detail),
+  };
+}
+
+/** The one audit insert: AuditLog.append and every audited write go through it (or insertAudits). */
 async function insertAudit(db: Kysely<Database>, entry: AuditDraft): Promise<AuditEntry> {
-  const row = await db
-    .insertInto('audit_log')
-    .values({
-      at: entry.at,
-      actor: entry.actor,
-      action: entry.action,
-      target_type: entry.targetType,
-      target_id: entry.targetId ?? null,
-      detail: entry.detail === undefined ? null : JSON.stringify(entry.detail),
-    })
-    .returning('seq')
-    .executeTakeFirstOrThrow();
+  const row = await db.insertInto('audit_log').values(auditRow(entry)).returning('seq').executeTakeFirstOrThrow();
   const appended: AuditEntry = {
     seq: Number(row.seq),
     at: entry.at,
@@ -94,6 +96,21 @@ async function insertAudit(db: Kysely<Database>, entry: AuditDraft): Promise<Aud
   if (entry.targetId !== undefined) appended.targetId = entry.targetId;
   if (entry.detail !== undefined) appended.detail = entry.detail;
   return appended;
+}
+
+/** Rows per multi-row statement: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
+const ROWS_PER_STATEMENT = 500;
+
+function chunksOf<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+/** The batch form of insertAudit, for writes of many rows: multi-row inserts, seq in the order given. */
+async function insertAudits(db: Kysely<Database>, entries: readonly AuditDraft[]): Promise<void> {
+  for (const chunk of chunksOf(entries, ROWS_PER_STATEMENT))
+    await db.insertInto('audit_log').values(chunk.map(auditRow)).execute();
 }
 
 /**
@@ -349,7 +366,54 @@ export function eventRepository(ctx: StoreContext): EventRepository {
   });
 }
 
+/** The command after an allowed move: status, history entry and patch applied. */
+function moved(command: Command, move: CommandTransition): Command {
+  const { status, at, detail, patch } = move;
+  const change = detail === undefined ? { status, at } : { status, at, detail };
+  const next: Command = { ...command, status, updatedAt: at, history: [...command.history, change] };
+  if (patch?.readBack !== undefined) next.readBack = patch.readBack;
+  if (patch?.error !== undefined) next.error = patch.error;
+  if (patch?.attempts !== undefined) next.attempts = patch.attempts;
+  return next;
+}
+
+function refusedMove(command: Command, status: CommandStatus): GridseamError {
+  return new GridseamError(
+    'GW_ERR_INVALID_TRANSITION',
+    `command ${command.id} cannot move from ${command.status} to ${status}`,
+  );
+}
+
 class Commands extends DocumentRepository<Command, CommandFilter> implements CommandRepository {
+  createMany(commands: readonly Command[], audits: readonly AuditDraft[] = []): Promise<Command[]> {
+    if (commands.length === 0 && audits.length === 0) return Promise.resolve([]);
+    return guard(`create ${commands.length} commands`, () =>
+      this.ctx.db.transaction().execute(async (trx) => {
+        for (const chunk of chunksOf(commands, ROWS_PER_STATEMENT))
+          await loose(trx)
+            .insertInto(this.spec.table)
+            .values(chunk.map((c) => ({ id: c.id, doc: JSON.stringify(c), ...this.spec.columns(c) })))
+            .execute();
+        await insertAudits(trx, audits);
+        return [...commands];
+      }),
+    );
+  }
+
+  getMany(ids: readonly string[]): Promise<Command[]> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return Promise.resolve([]);
+    return guard(`get ${unique.length} commands`, async () => {
+      const found = new Map<string, Command>();
+      for (const chunk of chunksOf(unique, ROWS_PER_STATEMENT))
+        for (const row of await this.ctx.db.selectFrom('commands').select('doc').where('id', 'in', chunk).execute()) {
+          const command = parseDoc<Command>(row.doc);
+          found.set(command.id, command);
+        }
+      return unique.flatMap((id) => found.get(id) ?? []);
+    });
+  }
+
   transition(
     id: string,
     status: CommandStatus,
@@ -361,19 +425,78 @@ class Commands extends DocumentRepository<Command, CommandFilter> implements Com
     return guard(`transition command ${id}`, () =>
       this.ctx.db.transaction().execute(async (trx) => {
         const command = await this.lockedGet(trx, id);
-        if (!canTransition(command.status, status))
-          throw new GridseamError(
-            'GW_ERR_INVALID_TRANSITION',
-            `command ${id} cannot move from ${command.status} to ${status}`,
-          );
-        const change = detail === undefined ? { status, at } : { status, at, detail };
-        const next: Command = { ...command, status, updatedAt: at, history: [...command.history, change] };
-        if (patch?.readBack !== undefined) next.readBack = patch.readBack;
-        if (patch?.error !== undefined) next.error = patch.error;
-        if (patch?.attempts !== undefined) next.attempts = patch.attempts;
+        if (!canTransition(command.status, status)) throw refusedMove(command, status);
+        const next = moved(command, {
+          id,
+          status,
+          at,
+          ...(detail === undefined ? {} : { detail }),
+          ...(patch === undefined ? {} : { patch }),
+        });
         await this.replaceIn(trx, next);
         if (audit !== undefined) await insertAudit(trx, audit);
         return next;
+      }),
+    );
+  }
+
+  transitionMany(transitions: readonly CommandTransition[]): Promise<CommandTransitionResult[]> {
+    if (transitions.length === 0) return Promise.resolve([]);
+    return guard(`transition ${transitions.length} commands`, () =>
+      this.ctx.db.transaction().execute(async (trx) => {
+        // Rows are read (and in PostgreSQL locked) in id order, so two batches cannot deadlock.
+        const ids = [...new Set(transitions.map((t) => t.id))].sort();
+        const current = new Map<string, Command>();
+        for (const chunk of chunksOf(ids, ROWS_PER_STATEMENT)) {
+          let query = loose(trx).selectFrom(this.spec.table).select('doc').where('id', 'in', chunk).orderBy('id');
+          if (this.ctx.dialect === 'postgres') query = query.forUpdate();
+          for (const row of await query.execute()) {
+            const command = parseDoc<Command>(row.doc);
+            current.set(command.id, command);
+          }
+        }
+        const results: CommandTransitionResult[] = [];
+        const changed = new Map<string, Command>();
+        const audits: AuditDraft[] = [];
+        for (const move of transitions) {
+          const command = current.get(move.id);
+          if (command === undefined) {
+            results.push({ ok: false, error: new GridseamError('GW_ERR_NOT_FOUND', `command ${move.id} not found`) });
+            continue;
+          }
+          if (!canTransition(command.status, move.status)) {
+            results.push({ ok: false, error: refusedMove(command, move.status) });
+            continue;
+          }
+          const next = moved(command, move);
+          current.set(next.id, next);
+          changed.set(next.id, next);
+          if (move.audit !== undefined) audits.push(move.audit);
+          results.push({ ok: true, command: next });
+        }
+        // Every changed row exists and is ours for the transaction (read above, locked in
+        // PostgreSQL, commands are never deleted), so the upsert only ever takes its update path:
+        // one statement per chunk instead of one UPDATE per command.
+        for (const chunk of chunksOf([...changed.values()], ROWS_PER_STATEMENT))
+          await trx
+            .insertInto('commands')
+            .values(
+              chunk.map((c) => ({
+                id: c.id,
+                doc: JSON.stringify(c),
+                device_id: c.deviceId,
+                status: c.status,
+                created_at: c.createdAt,
+              })),
+            )
+            .onConflict((conflict) =>
+              conflict
+                .column('id')
+                .doUpdateSet((eb) => ({ doc: eb.ref('excluded.doc'), status: eb.ref('excluded.status') })),
+            )
+            .execute();
+        await insertAudits(trx, audits);
+        return results;
       }),
     );
   }

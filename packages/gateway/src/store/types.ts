@@ -6,6 +6,7 @@ import type {
   Enrolment,
   EpochMs,
   EventStatus,
+  GridseamError,
   Group,
   Measurand,
   Membership,
@@ -112,9 +113,29 @@ export interface CommandFilter extends Page {
   status?: CommandStatus;
 }
 
+/** One move of a transitionMany batch: the arguments `transition` takes. */
+export interface CommandTransition {
+  id: string;
+  status: CommandStatus;
+  at: EpochMs;
+  detail?: string;
+  patch?: Partial<Pick<Command, 'readBack' | 'error' | 'attempts'>>;
+  audit?: AuditDraft;
+}
+
+/** What one move of a transitionMany batch came to: the command after it, or why it was refused. */
+export type CommandTransitionResult = { ok: true; command: Command } | { ok: false; error: GridseamError };
+
 export interface CommandRepository {
   create(command: Command, audit?: AuditDraft): Promise<Command>;
+  /**
+   * Creates the commands and appends the audit drafts (in the order given) in one transaction:
+   * all of them or none (a duplicate id or missing device is GW_ERR_CONFLICT and writes nothing).
+   */
+  createMany(commands: readonly Command[], audits?: readonly AuditDraft[]): Promise<Command[]>;
   get(id: string): Promise<Command | undefined>;
+  /** The commands with these ids that exist, in the order of `ids` (an id given twice comes once). */
+  getMany(ids: readonly string[]): Promise<Command[]>;
   list(filter?: CommandFilter): Promise<Command[]>;
   /**
    * Moves a command to a new status if model.canTransition allows it (else GW_ERR_INVALID_TRANSITION),
@@ -128,6 +149,15 @@ export interface CommandRepository {
     patch?: Partial<Pick<Command, 'readBack' | 'error' | 'attempts'>>,
     audit?: AuditDraft,
   ): Promise<Command>;
+  /**
+   * Applies the moves in order, each checked as `transition` checks it, in one transaction. A move
+   * that is refused (GW_ERR_INVALID_TRANSITION) or names a missing command (GW_ERR_NOT_FOUND) is
+   * reported in its result, changes nothing and appends no audit row; the allowed ones commit
+   * together with their audit rows. Several moves of one command apply one after the other.
+   * Resolves, one result per move, after the commit; rejects, committing nothing, when the write
+   * fails (an audit row included).
+   */
+  transitionMany(transitions: readonly CommandTransition[]): Promise<CommandTransitionResult[]>;
 }
 
 export interface TelemetryQuery {

@@ -12,7 +12,7 @@ import type { Bus, CommandResultMessage } from '../../src/bus/types.ts';
 import { CommandExecutor, directoryOf } from '../../src/edge/executor.ts';
 import { FleetRegistry } from '../../src/registry/index.ts';
 import { openStore } from '../../src/store/index.ts';
-import type { Store } from '../../src/store/types.ts';
+import type { CommandTransition, Store } from '../../src/store/types.ts';
 import { BATTERY_DESCRIPTION, eventually, FakeAdapter } from './helpers.ts';
 
 const logger = pino({ level: 'silent' });
@@ -213,6 +213,111 @@ describe('CommandExecutor', () => {
     assert.equal(adapter.applied.length, 1);
     assert.equal(executor?.stats().confirmed, 1);
     assert.ok((executor?.stats().ignored ?? 0) >= 2);
+  });
+
+  /** The store's commands, recording every batch call and when it resolved (after its commit). */
+  function recordingCommands(log: string[], failBatches = 0): Pick<Store, 'commands'> {
+    let failures = failBatches;
+    const commands: Store['commands'] = Object.create(store.commands);
+    commands.getMany = async (ids) => {
+      log.push(`read ${ids.length}`);
+      return store.commands.getMany(ids);
+    };
+    commands.transitionMany = async (moves: readonly CommandTransition[]) => {
+      if (failures > 0) {
+        failures--;
+        throw new GridseamError('GW_ERR_STORE_UNAVAILABLE', 'database unavailable (test)');
+      }
+      const outcomes = await store.commands.transitionMany(moves);
+      log.push(`committed ${moves.map((m) => `${m.id}:${m.status}`).join(' ')}`);
+      return outcomes;
+    };
+    return { commands };
+  }
+
+  test('moves made in one turn share a transaction; each result is published after its commit', async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `pv-${i}`);
+    for (const id of ids)
+      await registry.createDevice(
+        {
+          id,
+          siteId: 's1',
+          class: 'battery',
+          adapter: { kind: 'sunspec-modbus', address: `tcp://127.0.0.1:502/${id}` },
+          capabilities: BATTERY_DESCRIPTION.capabilities,
+        },
+        'test',
+      );
+    // Every device answers at the same instant, once all of them have been written.
+    let release: () => void = () => {};
+    const allWritten = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const adapters = new Map<string, DeviceAdapter>();
+    for (const id of ids) {
+      const adapter = new FakeAdapter(id);
+      adapter.applyWith = async (setpoint) => {
+        if (adapters.size === ids.length && [...adapters.values()].every((a) => (a as FakeAdapter).applied.length > 0))
+          release();
+        await allWritten;
+        return { readBack: { at: 1, value: setpoint.value } };
+      };
+      adapters.set(id, adapter);
+    }
+    const log: string[] = [];
+    await bus.subscribe('command.result', (message) => {
+      log.push(`result ${message.payload.commandId}:${message.payload.status}`);
+    });
+    await start(adapters, { store: recordingCommands(log), concurrency: 16 });
+    const commands: Command[] = [];
+    for (const id of ids)
+      commands.push(await registry.submitSetpoint(id, { kind: 'fixedW', value: 100, durationS: 600 }, 'op'));
+    for (const command of commands) assert.equal((await settled(command.id)).status, 'confirmed');
+    await eventually(() => (results.length === ids.length ? true : undefined), 'every result');
+
+    for (const command of commands) {
+      assert.deepEqual(await auditOf(command.id), [
+        { actor: 'edge', action: 'command.transition', from: 'pending', to: 'sent' },
+        { actor: 'edge', action: 'command.transition', from: 'sent', to: 'confirmed' },
+      ]);
+      const committed = log.findIndex(
+        (line) => line.startsWith('committed') && line.includes(`${command.id}:confirmed`),
+      );
+      const published = log.indexOf(`result ${command.id}:confirmed`);
+      assert.ok(committed >= 0 && committed < published, `${command.id}: committed before its result`);
+    }
+    // The 12 confirmations arrived in one turn: one transaction (the default batch holds 32).
+    const batches = log.filter((line) => line.startsWith('committed'));
+    assert.ok(
+      batches.some((line) => line.split(' ').length === ids.length + 1 && !line.includes(':sent')),
+      batches.join('\n'),
+    );
+    assert.ok(batches.length < 2 * ids.length, `${batches.length} transactions for ${2 * ids.length} moves`);
+    assert.ok(log.filter((line) => line.startsWith('read')).length < ids.length, 'reads are batched too');
+  });
+
+  test('a batch the store cannot write fails every delivery in it, which can then be tried again', async () => {
+    const adapters = new Map<string, DeviceAdapter>([
+      ['bat-1', new FakeAdapter('bat-1')],
+      ['bat-2', new FakeAdapter('bat-2')],
+    ]);
+    executor = new CommandExecutor({ bus, store: recordingCommands([], 1), adapters: directoryOf(adapters), logger });
+    const first = await registry.submitSetpoint('bat-1', { kind: 'fixedW', value: 1, durationS: 600 }, 'op');
+    const second = await registry.submitSetpoint('bat-2', { kind: 'fixedW', value: 2, durationS: 600 }, 'op');
+    const outcomes = await Promise.allSettled([executor.execute(first), executor.execute(second)]);
+    for (const outcome of outcomes) {
+      assert.equal(outcome.status, 'rejected');
+      assert.equal((outcome as PromiseRejectedResult).reason.code, 'GW_ERR_STORE_UNAVAILABLE');
+    }
+    assert.equal((await store.commands.get(first.id))?.status, 'pending');
+    assert.deepEqual(await auditOf(first.id), []);
+    assert.equal((adapters.get('bat-1') as FakeAdapter).applied.length, 0, 'nothing written before sent is stored');
+    // The bus would deliver both again: now they go through.
+    assert.deepEqual(await Promise.all([executor.execute(first), executor.execute(second)]), [
+      'confirmed',
+      'confirmed',
+    ]);
+    assert.equal(executor.stats().confirmed, 2);
   });
 
   test('a device it drives but cannot reach right now fails the command (never silently pending)', async () => {

@@ -532,6 +532,166 @@ export function storeContract(label: string, harness: StoreHarness): void {
           assert.equal((rejected[0] as PromiseRejectedResult).reason.code, 'GW_ERR_INVALID_TRANSITION');
           assert.equal((await store.commands.get('c1'))?.history.length, 3);
         }));
+
+      test('createMany writes every command and its audit rows in one go, or nothing', () =>
+        withDevices(async (store) => {
+          assert.deepEqual(await store.commands.createMany([]), []);
+          // More than one multi-row statement's worth (500 rows), across two devices.
+          const many = Array.from({ length: 1203 }, (_, i) =>
+            command(`m-${String(i).padStart(4, '0')}`, i % 2 ? 'd1' : 'd2', 1000 + i),
+          );
+          const drafts = many.map((c) => draft('setpoint.create', 'device', c.deviceId, { commandId: c.id }));
+          assert.deepEqual(await store.commands.createMany(many, drafts), many);
+          assert.deepEqual(await store.commands.get('m-0600'), many[600]);
+          assert.equal((await store.commands.list({ deviceId: 'd1', limit: 1000 })).length, 601);
+          assert.deepEqual(
+            (await store.audit.list({ limit: 1000, offset: 1000 })).map((e) => e.detail),
+            drafts.slice(1000).map((d) => d.detail),
+          );
+
+          // A duplicate id (here the last of a batch) or a missing device: GW_ERR_CONFLICT, nothing written.
+          const before = (await store.audit.list({ limit: 1000, offset: 1000 })).length;
+          await rejectsWith(
+            store.commands.createMany(
+              [command('n1', 'd1', 5000), command('m-0001', 'd1', 5000)],
+              [draft('setpoint.create', 'device', 'd1'), draft('setpoint.create', 'device', 'd1')],
+            ),
+            'GW_ERR_CONFLICT',
+          );
+          await rejectsWith(
+            store.commands.createMany([command('n2', 'd1', 5000), command('n3', 'nope', 5000)]),
+            'GW_ERR_CONFLICT',
+          );
+          assert.equal(await store.commands.get('n1'), undefined);
+          assert.equal(await store.commands.get('n2'), undefined);
+          assert.equal((await store.audit.list({ limit: 1000, offset: 1000 })).length, before);
+        }));
+
+      test('getMany returns the commands that exist, in the order asked, each once', () =>
+        withDevices(async (store) => {
+          await store.commands.createMany([command('c1', 'd1', 1000), command('c2', 'd2', 1000)]);
+          assert.deepEqual(await store.commands.getMany([]), []);
+          assert.deepEqual(
+            (await store.commands.getMany(['c2', 'nope', 'c1', 'c2'])).map((c) => c.id),
+            ['c2', 'c1'],
+          );
+          const ids = Array.from({ length: 1100 }, (_, i) => (i === 777 ? 'c1' : `missing-${i}`));
+          assert.deepEqual(await store.commands.getMany(ids), [command('c1', 'd1', 1000)]);
+        }));
+
+      test('transitionMany checks each move as transition does; refused ones change and audit nothing', () =>
+        withDevices(async (store) => {
+          await store.commands.createMany([
+            command('c1', 'd1', 1000),
+            command('c2', 'd1', 1000),
+            command('c3', 'd2', 1000),
+          ]);
+          const results = await store.commands.transitionMany([
+            {
+              id: 'c1',
+              status: 'sent',
+              at: 1100,
+              detail: 'attempt 1',
+              patch: { attempts: 1 },
+              audit: draft('command.transition', 'command', 'c1', { to: 'sent' }),
+            },
+            // Refused: pending -> confirmed.
+            {
+              id: 'c2',
+              status: 'confirmed',
+              at: 1100,
+              audit: draft('command.transition', 'command', 'c2', { to: 'confirmed' }),
+            },
+            { id: 'nope', status: 'sent', at: 1100, audit: draft('command.transition', 'command', 'nope') },
+            // A second move of c1 applies after the first one.
+            {
+              id: 'c1',
+              status: 'confirmed',
+              at: 1200,
+              patch: { readBack: { at: 1190, value: 1000, matched: true } },
+              audit: draft('command.transition', 'command', 'c1', { to: 'confirmed' }),
+            },
+            { id: 'c3', status: 'failed', at: 1300, detail: 'timeout', patch: { error: { code: 'X', message: 'y' } } },
+          ]);
+          assert.deepEqual(
+            results.map((r) => (r.ok ? r.command.status : r.error.code)),
+            ['sent', 'GW_ERR_INVALID_TRANSITION', 'GW_ERR_NOT_FOUND', 'confirmed', 'failed'],
+          );
+          const c1 = await store.commands.get('c1');
+          assert.deepEqual(c1, results[3]?.ok ? results[3].command : undefined);
+          assert.equal(c1?.attempts, 1);
+          assert.equal(c1?.updatedAt, 1200);
+          assert.deepEqual(c1?.readBack, { at: 1190, value: 1000, matched: true });
+          assert.deepEqual(c1?.history, [
+            { status: 'pending', at: 1000 },
+            { status: 'sent', at: 1100, detail: 'attempt 1' },
+            { status: 'confirmed', at: 1200 },
+          ]);
+          assert.deepEqual(await store.commands.get('c2'), command('c2', 'd1', 1000));
+          assert.deepEqual((await store.commands.get('c3'))?.error, { code: 'X', message: 'y' });
+          assert.deepEqual(
+            (await store.commands.list({ status: 'confirmed' })).map((c) => c.id),
+            ['c1'],
+          );
+          assert.deepEqual(await auditDrafts(store), [
+            draft('command.transition', 'command', 'c1', { to: 'sent' }),
+            draft('command.transition', 'command', 'c1', { to: 'confirmed' }),
+          ]);
+          assert.deepEqual(await store.commands.transitionMany([]), []);
+        }));
+
+      test('transitionMany whose audit insert fails commits none of its moves', () =>
+        withDevices(async (store) => {
+          await store.commands.createMany([command('c1', 'd1', 1000), command('c2', 'd1', 1000)]);
+          await withAuditInsertsRefused(store, async () => {
+            await assert.rejects(
+              store.commands.transitionMany([
+                { id: 'c1', status: 'sent', at: 1100 },
+                { id: 'c2', status: 'sent', at: 1100, audit: draft('command.transition', 'command', 'c2') },
+              ]),
+              new RegExp(REFUSAL),
+            );
+            await assert.rejects(
+              store.commands.createMany([command('c3', 'd1', 1000)], [draft('setpoint.create', 'device', 'd1')]),
+              new RegExp(REFUSAL),
+            );
+          });
+          assert.deepEqual(await store.commands.get('c1'), command('c1', 'd1', 1000));
+          assert.deepEqual(await store.commands.get('c2'), command('c2', 'd1', 1000));
+          assert.equal(await store.commands.get('c3'), undefined);
+          assert.deepEqual(await store.audit.list(), []);
+        }));
+
+      test('concurrent transitionMany and transition of one command: exactly one of two refused moves wins', () =>
+        withDevices(async (store) => {
+          await store.commands.createMany([command('c1', 'd1', 1000), command('c2', 'd2', 1000)]);
+          await store.commands.transitionMany([
+            { id: 'c1', status: 'sent', at: 1100 },
+            { id: 'c2', status: 'sent', at: 1100 },
+          ]);
+          const [batch, single] = await Promise.all([
+            store.commands.transitionMany([
+              { id: 'c2', status: 'confirmed', at: 1200 },
+              { id: 'c1', status: 'confirmed', at: 1200 },
+            ]),
+            store.commands.transition('c1', 'failed', 1200).then(
+              (c) => c.status,
+              (error: { code?: string }) => error.code,
+            ),
+          ]);
+          const c1 = batch[1];
+          assert.ok(c1);
+          // Both are allowed from sent, neither from the other's result: one wins, the other is refused.
+          assert.equal(
+            [c1.ok, single === 'failed'].filter(Boolean).length,
+            1,
+            `batch ${JSON.stringify(c1)}, single ${String(single)}`,
+          );
+          if (!c1.ok) assert.equal(c1.error.code, 'GW_ERR_INVALID_TRANSITION');
+          else assert.equal(single, 'GW_ERR_INVALID_TRANSITION');
+          assert.equal(batch[0]?.ok, true);
+          assert.equal((await store.commands.get('c1'))?.history.length, 3);
+        }));
     });
 
     documentTests(withStore);
