@@ -1,7 +1,7 @@
 import type { ClientRecordKind, ClientStateChange, ClientStateStore, ClientStoredRecord } from '@gridseam/ieee2030-5';
 import type { Store } from '../store/types.ts';
 
-const KINDS: ReadonlySet<string> = new Set<ClientRecordKind>(['response', 'offsets', 'snapshot']);
+const KINDS: ReadonlySet<string> = new Set<ClientRecordKind>(['response', 'offsets', 'snapshot', 'subscription']);
 
 /**
  * The 2030.5 client's persistence (ClientStateStore) on the gateway store's namespaced documents:

@@ -8,8 +8,11 @@
  * Time resource. Timers are injectable; `sync()` runs one cycle (poll what is due, evaluate, respond, report) and
  * is what the timer calls, so tests drive the client with an injected clock.
  *
- * Not implemented: Subscription/Notification (polling at pollRate is the only path; `refresh()` lets a caller
- * force a poll), LogEvents, DERCurve content (curve control types are passed through as unsupported).
+ * Subscription/Notification (`notifications` option, notifications.ts): the client subscribes to every resource
+ * the server advertises as subscribable and re-fetches a resource as soon as its Notification arrives; polling at
+ * the pollRate stays as the safety net.
+ *
+ * Not implemented: LogEvents, DERCurve content (curve control types are passed through as unsupported).
  */
 import { GridseamError } from '@gridseam/model';
 import type { ControlTypeResolution } from '../events/client.ts';
@@ -20,7 +23,7 @@ import { CONTROL_TYPES } from '../events/types.ts';
 import { pemFromCertificateDer } from '../identity/certificate.ts';
 import { lfdiFromCertificate } from '../identity/lfdi.ts';
 import { RESPONSE_STATUS } from '../resources/enums.ts';
-import type { CsipAusVersion, DER } from '../resources/types.ts';
+import type { CsipAusVersion, DER, Notification } from '../resources/types.ts';
 import {
   type CanonicalAvailability,
   type CanonicalCapability,
@@ -47,6 +50,7 @@ import {
   ResourcePoller,
 } from './discovery.ts';
 import { createHttpsTransport, type HttpsTransportOptions, SepHttp, type SepTransport } from './http.ts';
+import { NotificationReceiver, SubscriptionManager, type SubscriptionRecordDoc } from './notifications.ts';
 import { controlsOf, defaultsOf, evaluate, type KnownControl, mergeKnown } from './schedule.ts';
 import {
   type ClientStateChange,
@@ -95,6 +99,21 @@ export interface SepClientOptions {
   setMaxW?: (endDeviceLfdi: string) => number | undefined;
   /** Mirror postRate when neither the EndDevice nor the server gives one, seconds. Default 300. */
   defaultPostRate?: number;
+  /** Subscribe to what the server offers and receive Notifications here (polling continues as the safety net). */
+  notifications?: SepClientNotificationOptions;
+}
+
+export interface SepClientNotificationOptions {
+  /** Where the receiver listens (port 0: any free port). */
+  listen: { host: string; port: number };
+  /** The notificationURI the server is given; a function gets the bound address (port 0). */
+  publicUri: string | ((bound: { host: string; port: number }) => string);
+  /** Plain HTTP behind a TLS terminator. Default false: HTTPS with mutual TLS using `tls` and its CA. */
+  plainHttp?: boolean;
+  /** Subscription.limit: list items per Notification. Default 10. */
+  limit?: number;
+  /** Largest Notification accepted, bytes. Default 256 KiB. */
+  maxBodyBytes?: number;
 }
 
 export interface SepClientDeps {
@@ -206,6 +225,8 @@ export interface SepClient {
   sync(options?: { force?: boolean }): Promise<void>;
   /** The last update per EndDevice LFDI. */
   controls(): ControlsUpdate[];
+  /** Subscriptions held on the server (empty without the `notifications` option). */
+  subscriptions(): SubscriptionRecordDoc[];
   endDevices(): EndDeviceRef[];
   /** Server − local clock offset, seconds. */
   clockOffset(): number;
@@ -290,6 +311,10 @@ class SepClientImpl implements SepClient {
   #cancelTimer: (() => void) | undefined;
   #started = false;
   #stopped = false;
+  readonly #receiver: NotificationReceiver | undefined;
+  #subscriptions: SubscriptionManager | undefined;
+  #pendingNotifications: Notification[] = [];
+  #notificationsQueued = false;
 
   constructor(options: SepClientOptions, deps: SepClientDeps) {
     this.#options = options;
@@ -331,6 +356,25 @@ class SepClientImpl implements SepClient {
       ...(options.minPollSeconds === undefined ? {} : { minPollSeconds: options.minPollSeconds }),
       ...(options.maxPollSeconds === undefined ? {} : { maxPollSeconds: options.maxPollSeconds }),
     });
+    const notifications = options.notifications;
+    if (notifications !== undefined) {
+      const limit = notifications.limit ?? 10;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 65_535)
+        throw new GridseamError('GW_ERR_CONFIG', 'notifications.limit must be a whole number from 1 to 65535');
+      if (notifications.plainHttp !== true && options.tls === undefined)
+        throw new GridseamError('GW_ERR_CONFIG', 'the notification receiver needs tls (or plainHttp)');
+      this.#receiver = new NotificationReceiver(
+        {
+          host: notifications.listen.host,
+          port: notifications.listen.port,
+          ...(notifications.plainHttp === true || options.tls === undefined
+            ? {}
+            : { tls: { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca } }),
+          ...(notifications.maxBodyBytes === undefined ? {} : { maxBodyBytes: notifications.maxBodyBytes }),
+        },
+        (notification) => this.#onNotification(notification),
+      );
+    }
   }
 
   on<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): () => void {
@@ -358,6 +402,10 @@ class SepClientImpl implements SepClient {
     return [...this.#devices.values()].map((device) => device.ref);
   }
 
+  subscriptions(): SubscriptionRecordDoc[] {
+    return this.#subscriptions?.list() ?? [];
+  }
+
   controls(): ControlsUpdate[] {
     return [...this.#devices.values()].flatMap((device) => (device.last === undefined ? [] : [device.last]));
   }
@@ -383,7 +431,8 @@ class SepClientImpl implements SepClient {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    await this.#load();
+    const records = await this.#load();
+    await this.#startReceiver(records);
     // Re-apply the last known schedule before the server answers (kill -9 / restart).
     if (this.#devices.size > 0) await this.#evaluateAll(false);
     await this.sync({ force: true });
@@ -394,6 +443,7 @@ class SepClientImpl implements SepClient {
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
     await this.#running.catch(() => undefined);
+    await this.#receiver?.close();
     this.#http.close();
   }
 
@@ -405,7 +455,84 @@ class SepClientImpl implements SepClient {
 
   // -------------------------------------------------------------------------------------------------------------
 
-  async #load(): Promise<void> {
+  /** Starts the Notification receiver; without it (it cannot listen) the client polls only. */
+  async #startReceiver(records: Awaited<ReturnType<ClientStateStore['load']>>): Promise<void> {
+    const receiver = this.#receiver;
+    const notifications = this.#options.notifications;
+    if (receiver === undefined || notifications === undefined) return;
+    try {
+      const bound = await receiver.listen();
+      const uri =
+        typeof notifications.publicUri === 'string' ? notifications.publicUri : notifications.publicUri(bound);
+      const manager = new SubscriptionManager(this.#http, this.#store, {
+        notificationURI: uri,
+        limit: notifications.limit ?? 10,
+        pageSize: this.#options.pageSize ?? 10,
+      });
+      manager.load(records);
+      this.#subscriptions = manager;
+    } catch (error) {
+      this.#log('error', '2030.5 notifications are off: the receiver could not start', { error: String(error) });
+      this.#emit('error', asGridseamError(error));
+    }
+  }
+
+  #onNotification(notification: Notification): void {
+    if (this.#stopped || this.#subscriptions === undefined) return;
+    // Bounded: a flood is coalesced into one re-fetch, and polling catches up with anything dropped.
+    if (this.#pendingNotifications.length < 1000) this.#pendingNotifications.push(notification);
+    if (this.#notificationsQueued) return;
+    this.#notificationsQueued = true;
+    const run = this.#running.then(() => this.#applyNotifications());
+    this.#running = run.catch(() => undefined);
+    run.catch((error) => this.#emit('error', asGridseamError(error)));
+  }
+
+  /** Re-fetches what the Notifications name (all of it when a subscription ended), then evaluates and responds. */
+  async #applyNotifications(): Promise<void> {
+    this.#notificationsQueued = false;
+    const batch = this.#pendingNotifications.splice(0);
+    const manager = this.#subscriptions;
+    if (this.#stopped || manager === undefined) return;
+    let refresh = false;
+    let everything = false;
+    for (const notification of batch) {
+      try {
+        const action = await manager.notified(notification);
+        if (action.kind === 'refresh') {
+          this.#poller.invalidate(action.resource);
+          refresh = true;
+        } else if (action.kind === 'resubscribe') everything = true;
+      } catch (error) {
+        this.#emit('error', asGridseamError(error));
+      }
+    }
+    if (!refresh && !everything) return;
+    if (everything) this.#poller.invalidate();
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
+    await this.#poll(this.#now());
+    await this.#evaluateAll(true);
+    this.#schedule();
+  }
+
+  async #reconcileSubscriptions(result: DiscoveryResult): Promise<void> {
+    const manager = this.#subscriptions;
+    if (manager === undefined) return;
+    const sets = result.endDevices.map((device) => ({
+      endDeviceHref: device.href,
+      resources: device.subscribable,
+      ...(device.subscriptionListHref === undefined ? {} : { subscriptionListHref: device.subscriptionListHref }),
+    }));
+    try {
+      const failures = await manager.reconcile(sets, result.failures.length === 0);
+      for (const failure of failures) this.#emit('error', failure);
+    } catch (error) {
+      this.#emit('error', asGridseamError(error));
+    }
+  }
+
+  async #load(): Promise<Awaited<ReturnType<ClientStateStore['load']>>> {
     const records = await this.#store.load();
     for (const record of records) {
       if (record.kind === 'response') {
@@ -428,6 +555,7 @@ class SepClientImpl implements SepClient {
         this.#clockOffset = doc.clockOffset;
       }
     }
+    return records;
   }
 
   async #cycle(force: boolean): Promise<void> {
@@ -515,6 +643,7 @@ class SepClientImpl implements SepClient {
     }
     this.#emit('poll', { at: now, ok, failures: result.failures, requests: result.requests });
     for (const failure of result.failures) this.#emit('error', failure);
+    await this.#reconcileSubscriptions(result);
   }
 
   #terminalSent(lfdi: string, mRID: string): boolean {

@@ -79,6 +79,13 @@ export interface DiscoveredEndDevice {
   ders: DiscoveredDer[];
   /** EndDevice.postRate, seconds, when the server gives one. */
   postRate?: number;
+  /** Path of the EndDevice's SubscriptionList, when it links one. */
+  subscriptionListHref?: string;
+  /**
+   * Paths of the resources under this EndDevice advertised as subscribable (≥ 1): the EndDevice, its FSA list,
+   * DERProgramLists, DERControlLists and DefaultDERControls.
+   */
+  subscribable: string[];
 }
 
 export interface DiscoveryResult {
@@ -102,6 +109,13 @@ interface CacheEntry {
   pollRate: number;
   /** Time only: the offset measured when it was read. */
   offset?: number;
+}
+
+/** sep.xsd `subscribable`: 1 and 2 both accept a Subscription without conditions. */
+function isSubscribable(resource: unknown): boolean {
+  if (typeof resource !== 'object' || resource === null) return false;
+  const value = (resource as { subscribable?: unknown }).subscribable;
+  return typeof value === 'number' && value >= 1;
 }
 
 function hrefOf(link: unknown): string | undefined {
@@ -293,8 +307,12 @@ export class ResourcePoller {
       endDevice,
       programs: [],
       ders: [],
+      subscribable: [],
     };
     if (endDevice.postRate !== undefined) view.postRate = endDevice.postRate;
+    const subscriptionListHref = hrefOf(endDevice.SubscriptionListLink);
+    if (subscriptionListHref !== undefined) view.subscriptionListHref = this.#http.pathOf(subscriptionListHref);
+    if (isSubscribable(endDevice)) view.subscribable.push(view.href);
 
     const regHref = hrefOf(endDevice.RegistrationLink);
     if (regHref !== undefined) {
@@ -340,6 +358,7 @@ export class ResourcePoller {
       if (fsas !== undefined) {
         const fsaRate = this.#rate(fsas.first.pollRate, inherited);
         this.#setRate(fsaListHref, fsaRate);
+        if (isSubscribable(fsas.first)) view.subscribable.push(this.#http.pathOf(fsaListHref));
         const seenPrograms = new Set<string>();
         for (const fsa of fsas.items as unknown as FunctionSetAssignments[]) {
           const programListHref = hrefOf(fsa.DERProgramListLink);
@@ -348,12 +367,15 @@ export class ResourcePoller {
           if (programs === undefined) continue;
           const programRate = this.#rate(programs.first.pollRate, fsaRate);
           this.#setRate(programListHref, programRate);
+          if (isSubscribable(programs.first)) view.subscribable.push(this.#http.pathOf(programListHref));
           for (const program of programs.items as unknown as DERProgram[]) {
             const programHref = program.href === undefined ? undefined : this.#http.pathOf(program.href);
             const key = programHref ?? program.mRID;
             if (seenPrograms.has(key)) continue;
             seenPrograms.add(key);
-            view.programs.push(await this.#program(program, programHref ?? `mrid:${program.mRID}`, programRate));
+            view.programs.push(
+              await this.#program(program, programHref ?? `mrid:${program.mRID}`, programRate, view.subscribable),
+            );
           }
         }
       }
@@ -381,13 +403,21 @@ export class ResourcePoller {
     }
   }
 
-  async #program(program: DERProgram, href: string, inherited: number): Promise<DiscoveredProgram> {
+  async #program(
+    program: DERProgram,
+    href: string,
+    inherited: number,
+    subscribable: string[],
+  ): Promise<DiscoveredProgram> {
     const view: DiscoveredProgram = { href, mRID: program.mRID, primacy: program.primacy, controls: [], curves: [] };
     if (program.description !== undefined) view.description = program.description;
     const controlsHref = hrefOf(program.DERControlListLink);
     if (controlsHref !== undefined) {
       const controls = await this.#list(controlsHref, 'DERControlList', inherited);
-      if (controls !== undefined) view.controls = controls.items as unknown as DERControl[];
+      if (controls !== undefined) {
+        view.controls = controls.items as unknown as DERControl[];
+        if (isSubscribable(controls.first)) subscribable.push(this.#http.pathOf(controlsHref));
+      }
     }
     const defaultHref = hrefOf(program.DefaultDERControlLink);
     if (defaultHref !== undefined) {
@@ -401,7 +431,10 @@ export class ResourcePoller {
           throw error;
         }
       });
-      if (fallback !== undefined && fallback !== null) view.defaultControl = fallback;
+      if (fallback !== undefined && fallback !== null) {
+        view.defaultControl = fallback;
+        if (isSubscribable(fallback)) subscribable.push(this.#http.pathOf(defaultHref));
+      }
     }
     const curvesHref = hrefOf(program.DERCurveListLink);
     if (curvesHref !== undefined) {

@@ -3,5 +3,6 @@ export * from './canonical.ts';
 export * from './client.ts';
 export * from './discovery.ts';
 export * from './http.ts';
+export * from './notifications.ts';
 export * from './schedule.ts';
 export * from './state.ts';

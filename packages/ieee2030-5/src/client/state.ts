@@ -10,7 +10,8 @@
  * restart: at most that one Response can be duplicated, never one the store already records as sent.
  */
 
-export type ClientRecordKind = 'response' | 'offsets' | 'snapshot';
+/** 'subscription': a Subscription we hold on the server (notifications.ts). */
+export type ClientRecordKind = 'response' | 'offsets' | 'snapshot' | 'subscription';
 
 export interface ClientStoredRecord {
   kind: ClientRecordKind;
