@@ -1587,9 +1587,13 @@ export class ControlEngine {
         record.scope.kind === 'device'
           ? [record.scope.id]
           : await this.#store.memberships.membersAt(record.scope.id, now);
+      // A device the allocation left out (offline, invalid data) delivers nothing it can be credited
+      // with: its last reading is stale, so it must not count toward the target.
+      const excluded = new Set(record.allocation?.excluded.map((entry) => entry.deviceId) ?? []);
       let sum = 0;
       let seen = 0;
       for (const id of ids) {
+        if (excluded.has(id)) continue;
         const power = (await this.#readings(id)).get('activePower');
         if (power === undefined) continue;
         sum += power;
