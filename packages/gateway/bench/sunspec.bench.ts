@@ -8,10 +8,11 @@
  * one shared Modbus TCP transport per host:port (SunSpecConnections), one SunSpecAdapter per unit,
  * the PollScheduler (every device always due: pollIntervalMs 1, so it runs flat out, bounded by
  * its concurrency limit), decoding and canonical readings (readingsOf), then the TelemetryWriter
- * into a SQLite file. The bus is bypassed: the scheduler's sink hands the readings to the writer
- * (with back-pressure above 50,000 buffered readings). A run lasts --seconds after a 1 s warm-up;
- * device polls/s = polls completed / (time from the start of the window until every reading of
- * those polls is committed).
+ * into a SQLite file (its writes run in the store's writer thread, as in the gateway). The bus is
+ * bypassed: the scheduler's sink hands the readings to the writer (with back-pressure above 50,000
+ * buffered readings). A run lasts --seconds after a 1 s warm-up; device polls/s = polls completed /
+ * (time from the start of the window until every reading of those polls is committed). CPU per
+ * poll counts every thread of this process; the simulator's CPU per poll is read from /proc.
  *
  * The FLOOR, measured in the same run against the same simulator: modbus-serial's ModbusRTU client,
  * the same number of connections (one per port), each a sequential read loop over its units reading
@@ -20,7 +21,7 @@
  * PASS/FAIL; exit code 1 on a FAIL. Every process and connection is stopped at the end.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -141,6 +142,30 @@ async function stopSimulator(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** CPU time (user + system) in µs of a /proc stat file (a process or one thread); undefined if unreadable. */
+function statCpuMicros(path: string): number | undefined {
+  try {
+    const stat = readFileSync(path, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time of a child process in µs, from /proc (Linux); undefined elsewhere. */
+function childCpuMicros(child: ChildProcess): number | undefined {
+  return statCpuMicros(`/proc/${child.pid}/stat`);
+}
+
+/** CPU time of this process's main thread in µs (Linux: its thread id is the process id). */
+function mainThreadCpuMicros(): number | undefined {
+  return statCpuMicros(`/proc/self/task/${process.pid}/stat`);
+}
+/** USER_HZ: 100 on Linux for every architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 interface Unit {
   port: number;
   unit: number;
@@ -151,7 +176,7 @@ interface Unit {
 async function runFloor(
   units: readonly Unit[],
   ports: readonly number[],
-): Promise<{ polls: number; ms: number; cpuPerPoll: number }> {
+): Promise<{ polls: number; ms: number; cpuPerPoll: number; simulatorCpuPerPoll: number | undefined }> {
   const clients = await Promise.all(
     ports.map(async (port) => {
       const client = new ModbusRTU();
@@ -178,14 +203,25 @@ async function runFloor(
   counting = true;
   const started = performance.now();
   const cpuStart = process.cpuUsage();
+  const simulatorStart = childCpuMicros(simulator);
   await sleep(seconds * 1000);
   counting = false;
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpuStart);
+  const simulatorCpu = since(simulatorStart, childCpuMicros(simulator));
   stop = true;
   await Promise.all(loops);
   await Promise.all(clients.map((c) => new Promise<void>((r) => c.close(() => r()))));
-  return { polls, ms, cpuPerPoll: (cpu.user + cpu.system) / polls };
+  return {
+    polls,
+    ms,
+    cpuPerPoll: (cpu.user + cpu.system) / polls,
+    simulatorCpuPerPoll: simulatorCpu === undefined ? undefined : simulatorCpu / polls,
+  };
+}
+
+function since(start: number | undefined, end: number | undefined): number | undefined {
+  return start === undefined || end === undefined ? undefined : end - start;
 }
 
 interface GatewayResult {
@@ -193,6 +229,10 @@ interface GatewayResult {
   ms: number;
   /** CPU time of this process per poll, µs (user + system, all threads). */
   cpuPerPoll: number;
+  /** CPU time of the simulator process per poll, µs (Linux only). */
+  simulatorCpuPerPoll: number | undefined;
+  /** Of cpuPerPoll, the main thread's share (Linux only); the rest is the store's writer thread and V8's helpers. */
+  mainThreadCpuPerPoll: number | undefined;
   readings: number;
   stored: number;
   failures: number;
@@ -231,22 +271,33 @@ async function runGateway(adapters: readonly SunSpecAdapter[], dir: string): Pro
   const readingsBefore = readingsIn;
   const started = performance.now();
   const cpuStart = process.cpuUsage();
+  const simulatorStart = childCpuMicros(simulator);
+  const mainThreadStart = mainThreadCpuMicros();
   await sleep(seconds * 1000);
   await scheduler.stop();
   await writer.flush();
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpuStart);
+  const simulatorCpu = since(simulatorStart, childCpuMicros(simulator));
+  const mainThreadCpu = since(mainThreadStart, mainThreadCpuMicros());
   const after = scheduler.stats();
   await writer.close();
   await store.close();
   if (writeErrors > 0) throw new Error(`${writeErrors} telemetry batches failed`);
   const db = new BetterSqlite3(path, { readonly: true });
-  const stored = (db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n;
+  // Committed readings are in readings or still in the inbox that is merged into it.
+  const stored = (
+    db.prepare('SELECT (SELECT count(*) FROM readings) + (SELECT count(*) FROM readings_inbox) AS n').get() as {
+      n: number;
+    }
+  ).n;
   db.close();
   return {
     polls: after.polls - before.polls,
     ms,
     cpuPerPoll: (cpu.user + cpu.system) / (after.polls - before.polls),
+    simulatorCpuPerPoll: simulatorCpu === undefined ? undefined : simulatorCpu / (after.polls - before.polls),
+    mainThreadCpuPerPoll: mainThreadCpu === undefined ? undefined : mainThreadCpu / (after.polls - before.polls),
     readings: readingsIn - readingsBefore,
     stored,
     failures: after.failures,
@@ -320,6 +371,7 @@ async function compare(adapters: readonly SunSpecAdapter[], units: readonly Unit
   const ratioOk = ratio >= TARGET_RATIO;
   failed = !rateOk || !ratioOk;
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  const simulatorShare = (micros: number | undefined) => (micros === undefined ? '' : `, simulator ${fmt(micros)} µs`);
   console.log('');
   console.log(
     `gateway: ${fmt(gateway.polls)} device polls in ${fmt(gateway.ms)} ms (committed) = ${fmt(gatewayRate)} polls/s`,
@@ -327,11 +379,14 @@ async function compare(adapters: readonly SunSpecAdapter[], units: readonly Unit
   console.log(
     `         ${fmt((gateway.readings * 1000) / gateway.ms)} readings/s stored; ${gateway.failures} failed polls; ` +
       `max ${gateway.maxInFlight} polls in flight; ${fmt(gateway.stored)} rows in the SQLite file; ` +
-      `${fmt(gateway.cpuPerPoll)} µs CPU per poll`,
+      `${fmt(gateway.cpuPerPoll)} µs CPU per poll` +
+      `${gateway.mainThreadCpuPerPoll === undefined ? '' : ` (main thread ${fmt(gateway.mainThreadCpuPerPoll)} µs)`}` +
+      `${simulatorShare(gateway.simulatorCpuPerPoll)}`,
   );
   console.log(
     `floor:   ${fmt(floor.polls)} device polls in ${fmt(floor.ms)} ms = ${fmt(floorRate)} polls/s ` +
-      `(modbus-serial, ${ports.length} connection(s), no decode/store; ${fmt(floor.cpuPerPoll)} µs CPU per poll)`,
+      `(modbus-serial, ${ports.length} connection(s), no decode/store; ${fmt(floor.cpuPerPoll)} µs CPU per poll` +
+      `${simulatorShare(floor.simulatorCpuPerPoll)})`,
   );
   console.log(`ratio:   ${ratio.toFixed(2)} of the floor`);
   console.log('');

@@ -105,8 +105,9 @@ interface DeviceEntry {
   consecutiveFailures: number;
   polls: number;
   failures: number;
-  lastPollAt?: number;
-  lastError?: { code: string; message: string };
+  /** Set (never deleted) so every entry keeps one shape: `delete` would turn it into a slow dictionary object. */
+  lastPollAt: number | undefined;
+  lastError: { code: string; message: string } | undefined;
 }
 
 interface HeapItem {
@@ -134,8 +135,10 @@ class DueHeap {
     let i = items.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(items[i]!, items[parent]!)) break;
-      [items[i], items[parent]] = [items[parent]!, items[i]!];
+      const above = items[parent]!;
+      if (!before(item, above)) break;
+      items[i] = above;
+      items[parent] = item;
       i = parent;
     }
   }
@@ -154,7 +157,9 @@ class DueHeap {
       if (left < items.length && before(items[left]!, items[smallest]!)) smallest = left;
       if (right < items.length && before(items[right]!, items[smallest]!)) smallest = right;
       if (smallest === i) break;
-      [items[i], items[smallest]] = [items[smallest]!, items[i]!];
+      // Plain swaps: a destructuring swap allocates an array each time.
+      items[i] = items[smallest]!;
+      items[smallest] = last;
       i = smallest;
     }
     return top;
@@ -218,6 +223,8 @@ export class PollScheduler {
       consecutiveFailures: 0,
       polls: 0,
       failures: 0,
+      lastPollAt: undefined,
+      lastError: undefined,
     };
     this.devices.set(adapter.deviceId, entry);
     this.enqueue(entry, nominal);
@@ -335,17 +342,21 @@ export class PollScheduler {
   private startPoll(entry: DeviceEntry): void {
     this.counters.inFlight++;
     if (this.counters.inFlight > this.counters.maxInFlight) this.counters.maxInFlight = this.counters.inFlight;
-    const done = (nextNominal: number): void => {
-      entry.running = undefined;
-      this.counters.inFlight--;
-      // Scheduled only now, so a device is never polled twice at once.
-      if (!entry.removed) this.enqueue(entry, nextNominal);
-      this.pump();
-    };
-    entry.running = this.runPoll(entry).then(done, (error: unknown) => {
-      this.logger?.error({ err: error, deviceId: entry.adapter.deviceId }, 'poll bookkeeping failed');
-      done(this.clock.now() + entry.intervalMs);
-    });
+    entry.running = this.runPoll(entry).then(
+      (nextNominal) => this.pollDone(entry, nextNominal),
+      (error: unknown) => {
+        this.logger?.error({ err: error, deviceId: entry.adapter.deviceId }, 'poll bookkeeping failed');
+        this.pollDone(entry, this.clock.now() + entry.intervalMs);
+      },
+    );
+  }
+
+  private pollDone(entry: DeviceEntry, nextNominal: number): void {
+    entry.running = undefined;
+    this.counters.inFlight--;
+    // Scheduled only now, so a device is never polled twice at once.
+    if (!entry.removed) this.enqueue(entry, nextNominal);
+    this.pump();
   }
 
   /** One poll and its publication; never rejects. Resolves with the next nominal poll time. */
@@ -365,7 +376,7 @@ export class PollScheduler {
     const wasFaulty = entry.health === 'faulty';
     entry.consecutiveFailures = 0;
     entry.health = 'ok';
-    delete entry.lastError;
+    entry.lastError = undefined;
     const next = Math.max(entry.nominal + entry.intervalMs, this.clock.now());
     if (readings.length > 0) {
       try {

@@ -1,10 +1,26 @@
+/**
+ * The SQLite store's connection and its telemetry (SqliteTelemetry).
+ *
+ * Threads: telemetry WRITES to a file database run in a worker thread (sqlite-inbox.ts) with its
+ * own better-sqlite3 connection in WAL mode, so appends, inbox merges and WAL checkpoints never
+ * block the event loop that polls devices. The main thread encodes each batch as columns (typed
+ * arrays, transferred, not copied) and the worker acknowledges it only after its transaction
+ * commits: a resolved write is durable, and batches commit in call order. Everything else (the
+ * entity repositories through kysely, telemetry reads, prune, the merge before a read) uses this
+ * thread's connection; a telemetry read first waits for the writes called before it, then has the
+ * worker merge the inbox, so it sees them. `store.close()` drains
+ * the worker (DrainingSqliteDialect runs the close hook) before this connection closes.
+ * An in-memory database (':memory:', or '' for a private temporary one) cannot be opened by a
+ * second connection, so its writes run in this thread, as before the worker existed.
+ */
 import { GridseamError, type Reading } from '@gridseam/model';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { type Driver, Kysely, SqliteDialect, type SqliteDialectConfig, SqliteDriver } from 'kysely';
 import type { Logger } from 'pino';
 import { guard, mapStoreError } from './errors.ts';
-import { bySeriesKey, queryLimit, readingOf, type SeriesColumns, SeriesIds, type ValueColumns } from './readings.ts';
+import { bySeriesKey, queryLimit, readingOf, type SeriesColumns, type ValueColumns } from './readings.ts';
 import type { Database } from './schema.ts';
+import { InboxAppender, InboxWriterThread, type MergeStatements, prepareMerge, SeriesCatalog } from './sqlite-inbox.ts';
 import type { Bucket, DownsampleQuery, TelemetryQuery, TelemetryStore } from './types.ts';
 
 export interface SqliteHandles {
@@ -30,6 +46,18 @@ export const SQLITE_PRAGMAS = [
   'temp_store = MEMORY',
 ] as const;
 
+/** A database that cannot be opened: mapped by its code, else GW_ERR_STORE_UNAVAILABLE. */
+function unavailable(path: string, error: unknown): GridseamError {
+  // better-sqlite3 reports a missing directory with a plain TypeError: still "cannot open".
+  const mapped = mapStoreError(error, `open SQLite database ${path}`);
+  if (mapped.code !== 'GW_ERR_INTERNAL') return mapped;
+  return new GridseamError(
+    'GW_ERR_STORE_UNAVAILABLE',
+    `cannot open SQLite database ${path}: ${error instanceof Error ? error.message : String(error)}`,
+    { cause: error },
+  );
+}
+
 /** Opens the file (or ':memory:') with SQLITE_PRAGMAS. */
 export function openSqlite(path: string): SqliteHandles {
   let raw: BetterSqlite3.Database;
@@ -37,30 +65,43 @@ export function openSqlite(path: string): SqliteHandles {
     raw = new BetterSqlite3(path);
     for (const pragma of SQLITE_PRAGMAS) raw.pragma(pragma);
   } catch (error) {
-    // better-sqlite3 reports a missing directory with a plain TypeError: still "cannot open".
-    const mapped = mapStoreError(error, `open SQLite database ${path}`);
-    if (mapped.code !== 'GW_ERR_INTERNAL') throw mapped;
-    throw new GridseamError(
-      'GW_ERR_STORE_UNAVAILABLE',
-      `cannot open SQLite database ${path}: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
+    throw unavailable(path, error);
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  closeHooks.set(raw, []);
+  const db = new Kysely<Database>({ dialect: new DrainingSqliteDialect({ database: raw }, raw) });
   return { db, raw };
 }
 
-/** Rows per multi-row INSERT into the inbox (5 parameters each, well under SQLite's 32766). */
-const APPEND_ROWS = 100;
-const APPEND_COLUMNS = 5;
+/** Work to finish before a connection opened by openSqlite closes (the telemetry writer thread's drain). */
+const closeHooks = new WeakMap<BetterSqlite3.Database, Array<() => Promise<void>>>();
 
-/** Inbox rows that trigger a merge into readings at the end of a write. */
-export const MERGE_THRESHOLD = 100_000;
+function onClose(raw: BetterSqlite3.Database, hook: () => Promise<void>): void {
+  closeHooks.get(raw)?.push(hook);
+}
 
-interface Statements {
-  appendMany: BetterSqlite3.Transaction<(readings: readonly Reading[]) => void>;
-  inboxHasRows: BetterSqlite3.Statement<[], unknown>;
-  merge: BetterSqlite3.Transaction<() => void>;
+/** kysely's SQLite dialect, whose destroy() (store.close()) first runs the connection's close hooks. */
+class DrainingSqliteDialect extends SqliteDialect {
+  constructor(
+    private readonly config: SqliteDialectConfig,
+    private readonly raw: BetterSqlite3.Database,
+  ) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    const raw = this.raw;
+    return new (class extends SqliteDriver {
+      override async destroy(): Promise<void> {
+        for (const hook of closeHooks.get(raw) ?? []) await hook();
+        await super.destroy();
+      }
+    })(this.config);
+  }
+}
+
+export { MERGE_THRESHOLD } from './sqlite-inbox.ts';
+
+interface ReadStatements extends MergeStatements {
   query: BetterSqlite3.Statement<[string, string, string, number, number, number], ValueColumns>;
   downsample: BetterSqlite3.Statement<
     [number, number, string, string, string, number, number],
@@ -72,9 +113,7 @@ interface Statements {
 
 /**
  * Telemetry on SQLite through cached better-sqlite3 statements (the hot path skips kysely's
- * per-call compile and prepare). Every call first takes kysely's single-connection mutex
- * (`db.connection()`), so raw statements never run inside a kysely transaction left open across
- * an await.
+ * per-call compile and prepare).
  *
  * Why an inbox: readings usually arrive time-major (every device, then the next poll), so a
  * batch written straight into the series-ordered readings table dirties one leaf page per series,
@@ -85,94 +124,64 @@ interface Statements {
  * read, so queries see every acknowledged reading and the series pages are rewritten once per
  * merge instead of once per batch.
  *
- * Series ids come from an in-process cache; a miss is resolved inside the write's transaction
+ * Where writes run (sqlite-inbox.ts):
+ * - A FILE database: in a worker thread with its own connection (WAL, the same pragmas), so
+ *   neither the append nor the merge of 100,000 rows (hundreds of milliseconds with tens of
+ *   thousands of series) nor a WAL checkpoint blocks the event loop that polls devices. A write
+ *   resolves once the worker has committed its batch; batches commit in call order. Reads and
+ *   prune stay on this thread's connection; they first wait until every write called before them
+ *   has settled and have the worker merge the inbox, so a read sees them. `store.close()` drains the worker
+ *   (every batch sent is committed or failed) before this connection closes.
+ * - ':memory:' (or a temporary '' database): a private database cannot be opened by a second
+ *   connection, so writes run here, under kysely's single-connection mutex (`db.connection()`),
+ *   so raw statements never run inside a kysely transaction left open across an await; a write
+ *   that crosses MERGE_THRESHOLD merges before it resolves.
+ *
+ * Series ids are resolved by the writing connection: a miss inside the batch's transaction
  * (INSERT ... ON CONFLICT DO NOTHING, then SELECT), so the new series row commits with the
  * readings that use it, and another process resolving the same series meets the unique key and
- * reads the same id. Reads look the series up in SQL (a unique-index probe) and need no cache.
+ * reads the same id; ids are cached only once their transaction committed. Reads look the series
+ * up in SQL (a unique-index probe) and need no cache.
  */
 export class SqliteTelemetry implements TelemetryStore {
-  #statements: Statements | undefined;
-  /** Rows this process appended since its last merge (other processes' rows are found by reads). */
-  #inboxRows = 0;
-  readonly #seriesIds = new SeriesIds();
-  /** Ids resolved by the write in progress; absorbed into #seriesIds once it commits. */
-  readonly #resolved = new SeriesIds();
+  /** Writes are applied in call order even while earlier ones are pending (TelemetryWriter pipelines them). */
+  readonly appliesWritesInOrder = true;
+  #reads: ReadStatements | undefined;
+  /** The in-thread writer (in-memory databases), created on first write. */
+  #local: { catalog: SeriesCatalog; appender: InboxAppender } | undefined;
+  /** The worker-thread writer (file databases). */
+  readonly #thread: InboxWriterThread | undefined;
+  /** Settles once every write called so far has settled; never rejects. */
+  #writes: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly raw: BetterSqlite3.Database,
     private readonly logger?: Logger,
-  ) {}
+  ) {
+    if (!raw.memory) {
+      const path = raw.name;
+      const thread = new InboxWriterThread(path, SQLITE_PRAGMAS, {
+        failed: (error, readings, opening) => {
+          const driverError = Object.assign(new Error(error.message), { code: error.code });
+          return opening ? unavailable(path, driverError) : mapStoreError(driverError, `write ${readings} readings`);
+        },
+        unavailable: (message) => new GridseamError('GW_ERR_STORE_UNAVAILABLE', message),
+        log: (message, error) => this.logger?.warn({ err: error }, message),
+      });
+      this.#thread = thread;
+      onClose(raw, () => thread.close());
+      // kysely destroys (and so runs the close hook) only a driver it initialised: make sure it is.
+      db.connection()
+        .execute(async () => undefined)
+        .catch(() => undefined);
+    }
+  }
 
   /** Prepared on first use: the tables exist only after migrate(). */
-  #prepared(): Statements {
-    if (this.#statements) return this.#statements;
+  #prepared(): ReadStatements {
+    if (this.#reads) return this.#reads;
     const raw = this.raw;
-    const insertSeries = raw.prepare<[string, string, string]>(
-      'INSERT INTO series (device_id, measurand, phase) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
-    );
-    const selectSeries = raw
-      .prepare<[string, string, string], number>(
-        'SELECT id FROM series WHERE device_id = ? AND measurand = ? AND phase = ?',
-      )
-      .pluck();
-    const cached = this.#seriesIds;
-    const resolved = this.#resolved;
-    const seriesIdOf = (reading: Reading): number => {
-      const phase = reading.phase ?? '';
-      const known =
-        cached.get(reading.deviceId, reading.measurand, phase) ??
-        resolved.get(reading.deviceId, reading.measurand, phase);
-      if (known !== undefined) return known;
-      insertSeries.run(reading.deviceId, reading.measurand, phase);
-      const id = selectSeries.get(reading.deviceId, reading.measurand, phase) as number;
-      resolved.set(reading.deviceId, reading.measurand, phase, id);
-      return id;
-    };
-    // Rows go in groups of APPEND_ROWS per statement: one native call per group instead of per row.
-    const insertRows = (rows: number) =>
-      raw.prepare<unknown[]>(
-        `INSERT INTO readings_inbox (series_id, ts, value_num, value_text, quality) VALUES ${Array.from(
-          { length: rows },
-          () => '(?, ?, ?, ?, ?)',
-        ).join(', ')}`,
-      );
-    const appendGroup = insertRows(APPEND_ROWS);
-    const appendOne = insertRows(1);
-    const params = new Array<unknown>(APPEND_ROWS * APPEND_COLUMNS);
-    const bind = (reading: Reading, at: number) => {
-      const numeric = typeof reading.value === 'number';
-      params[at] = seriesIdOf(reading);
-      params[at + 1] = reading.ts;
-      params[at + 2] = numeric ? reading.value : null;
-      params[at + 3] = numeric ? null : reading.value;
-      params[at + 4] = reading.quality ?? null;
-    };
-    const appendMany = raw.transaction((readings: readonly Reading[]) => {
-      const grouped = readings.length - (readings.length % APPEND_ROWS);
-      for (let start = 0; start < grouped; start += APPEND_ROWS) {
-        for (let i = 0; i < APPEND_ROWS; i++) bind(readings[start + i] as Reading, i * APPEND_COLUMNS);
-        appendGroup.run(params);
-      }
-      for (let i = grouped; i < readings.length; i++) {
-        bind(readings[i] as Reading, 0);
-        appendOne.run(params.slice(0, APPEND_COLUMNS));
-      }
-    });
-    // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint. Rows of one key go
-    // in rowid order, so the last one delivered wins, as with a direct upsert.
-    const mergeInsert = raw.prepare(
-      `INSERT INTO readings (series_id, ts, value_num, value_text, quality)
-       SELECT series_id, ts, value_num, value_text, quality FROM readings_inbox WHERE true
-       ORDER BY series_id, ts, rowid
-       ON CONFLICT (series_id, ts) DO UPDATE SET
-         value_num = excluded.value_num, value_text = excluded.value_text, quality = excluded.quality`,
-    );
-    const clearInbox = raw.prepare('DELETE FROM readings_inbox');
-    const merge = raw.transaction(() => {
-      mergeInsert.run();
-      clearInbox.run();
-    });
     // Retention seeks each series' old range through the key (one seek per series), instead of
     // scanning the table or paying for an index on ts. Series rows stay (see migrations.ts).
     const pruneSeries = raw.prepare<[number]>(
@@ -180,10 +189,8 @@ export class SqliteTelemetry implements TelemetryStore {
     );
     // The series of a query is found by a probe of the unique index, in the same statement.
     const seriesOfQuery = '(SELECT id FROM series WHERE device_id = ? AND measurand = ? AND phase = ?)';
-    this.#statements = {
-      appendMany,
-      inboxHasRows: raw.prepare('SELECT 1 FROM readings_inbox LIMIT 1'),
-      merge,
+    this.#reads = {
+      ...prepareMerge(raw),
       query: raw.prepare(
         `SELECT ts, value_num, value_text, quality FROM readings
          WHERE series_id = ${seriesOfQuery} AND ts >= ? AND ts < ?
@@ -209,47 +216,57 @@ export class SqliteTelemetry implements TelemetryStore {
       ),
       prune: raw.transaction((olderThan: number) => pruneSeries.run(olderThan).changes),
     };
-    return this.#statements;
+    return this.#reads;
   }
 
-  /** Runs work holding the connection, after merging the inbox when `merged` asks for it. */
-  #exclusive<T>(what: string, merged: boolean, work: (statements: Statements) => T): Promise<T> {
-    return guard(what, () =>
-      this.db.connection().execute(async () => {
+  /**
+   * Runs work holding the connection, after the writes called before it have settled and, when
+   * `merged` asks for it, after merging the inbox: by the writer thread when there is one (so a
+   * read during heavy ingest does not block this event loop for a merge), else here.
+   */
+  #exclusive<T>(what: string, merged: boolean, work: (statements: ReadStatements) => T): Promise<T> {
+    const writes = this.#writes;
+    return guard(what, async () => {
+      await writes;
+      // With a writer thread, the merge runs there, off this event loop.
+      const mergedThere = merged && this.#thread !== undefined && (await this.#thread.mergeInbox());
+      return this.db.connection().execute(async () => {
         const statements = this.#prepared();
-        if (merged && statements.inboxHasRows.get() !== undefined) {
-          statements.merge.immediate();
-          this.#inboxRows = 0;
-        }
+        if (merged && !mergedThere && statements.inboxHasRows.get() !== undefined) statements.merge.immediate();
         return work(statements);
-      }),
-    );
+      });
+    });
   }
 
   write(readings: readonly Reading[]): Promise<number> {
     if (readings.length === 0) return Promise.resolve(0);
-    return this.#exclusive(`write ${readings.length} readings`, false, (s) => {
-      // IMMEDIATE takes the write lock up front, so busy_timeout applies instead of a failed upgrade.
+    const what = `write ${readings.length} readings`;
+    const thread = this.#thread;
+    let written: Promise<number>;
+    if (thread) {
+      // Handed over now, so batches reach the worker in call order; its errors are mapped already.
+      written = thread.write(readings);
+    } else {
+      written = guard(what, () => this.db.connection().execute(async () => this.#writeHere(readings)));
+    }
+    this.#writes = written.catch(() => undefined);
+    return written;
+  }
+
+  /** The in-thread write: append in one transaction, then merge if the inbox is due. */
+  #writeHere(readings: readonly Reading[]): number {
+    this.#local ??= { catalog: new SeriesCatalog(), appender: new InboxAppender(this.raw) };
+    const { catalog, appender } = this.#local;
+    appender.append(catalog.encode(readings));
+    if (appender.mergeDue) {
       try {
-        s.appendMany.immediate(readings);
+        appender.merge();
       } catch (error) {
-        // Rolled back: the series rows resolved by this write are gone, their ids may be reused.
-        this.#resolved.clear();
-        throw error;
+        // The batch is committed in the inbox; the next read or write merges it.
+        this.logger?.warn({ err: error }, 'telemetry inbox merge failed; will retry');
       }
-      this.#seriesIds.absorb(this.#resolved);
-      this.#inboxRows += readings.length;
-      if (this.#inboxRows >= MERGE_THRESHOLD) {
-        try {
-          s.merge.immediate();
-          this.#inboxRows = 0;
-        } catch (error) {
-          // The batch is committed in the inbox; the next read or write merges it.
-          this.logger?.warn({ err: error }, 'telemetry inbox merge failed; will retry');
-        }
-      }
-      return readings.length;
-    });
+    }
+    return readings.length;
   }
 
   query(query: TelemetryQuery): Promise<Reading[]> {

@@ -21,9 +21,36 @@ export interface TelemetryWriterOptions {
 }
 
 interface Pending {
+  /** Emptied once handed to the store, so the readings can be collected while the commit is pending. */
   readings: readonly Reading[];
   resolve(): void;
   reject(error: unknown): void;
+}
+
+/**
+ * What the writer needs of its store. A store that applies its writes in call order, whether or
+ * not the earlier ones have finished (the SQLite store hands each batch to its writer thread at
+ * once), says so with `appliesWritesInOrder`; the writer then keeps up to PIPELINED_BATCHES
+ * batches in its hands instead of one.
+ */
+export type TelemetrySink = Pick<TelemetryStore, 'write'> & { readonly appliesWritesInOrder?: boolean };
+
+/** Batches handed to an in-order store before the oldest is committed. */
+export const PIPELINED_BATCHES = 16;
+
+const HANDED_OVER: readonly Reading[] = [];
+
+/** The readings of several adds in one array (a plain loop: flatMap costs several times more per element). */
+function concatenated(batch: readonly Pending[]): Reading[] {
+  let count = 0;
+  for (const pending of batch) count += pending.readings.length;
+  const readings = new Array<Reading>(count);
+  let at = 0;
+  for (const pending of batch) {
+    const list = pending.readings;
+    for (let i = 0; i < list.length; i++) readings[at++] = list[i] as Reading;
+  }
+  return readings;
 }
 
 /**
@@ -31,12 +58,18 @@ interface Pending {
  * committed when batchSize readings are buffered or flushIntervalMs after its first reading,
  * whichever comes first. The promise of `add` resolves only once its readings are committed
  * (acknowledged = durable) and rejects if their batch fails, so a producer such as a bus
- * consumer acknowledges upstream only what is stored. Batches are written one at a time, in
- * arrival order, so a later re-delivery of a reading replaces an earlier one. One `add` is never
- * split across batches.
+ * consumer acknowledges upstream only what is stored. Batches are written in arrival order, so a
+ * later re-delivery of a reading replaces an earlier one: one at a time, or, to a store that
+ * applies its writes in call order (`appliesWritesInOrder`), up to PIPELINED_BATCHES handed over
+ * before the oldest commits, so a slow commit (an inbox merge) does not leave the readings piling
+ * up here. One `add` is never split across batches.
  */
 export class TelemetryWriter {
-  readonly #sink: Pick<TelemetryStore, 'write'>;
+  readonly #sink: TelemetrySink;
+  /** Batches that may be in the store's hands at once. */
+  readonly #window: number;
+  /** Commits handed to the store and not yet settled, oldest first; they never reject. */
+  readonly #commits: Array<Promise<void>> = [];
   readonly #batchSize: number;
   readonly #flushIntervalMs: number;
   readonly #idleFlushMs: number | undefined;
@@ -50,8 +83,9 @@ export class TelemetryWriter {
   #sizeDrainQueued = false;
   #closed = false;
 
-  constructor(sink: Pick<TelemetryStore, 'write'>, options: TelemetryWriterOptions = {}) {
+  constructor(sink: TelemetrySink, options: TelemetryWriterOptions = {}) {
     this.#sink = sink;
+    this.#window = sink.appliesWritesInOrder === true ? PIPELINED_BATCHES : 1;
     this.#batchSize = Math.max(1, Math.trunc(options.batchSize ?? 5000));
     this.#flushIntervalMs = Math.max(0, options.flushIntervalMs ?? 1000);
     this.#idleFlushMs = options.idleFlushMs === undefined ? undefined : Math.max(0, options.idleFlushMs);
@@ -74,7 +108,9 @@ export class TelemetryWriter {
       if (this.#buffered >= this.#batchSize) {
         if (!this.#sizeDrainQueued) {
           this.#sizeDrainQueued = true;
-          void this.#schedule(false);
+          // After the I/O callbacks due now: handing a batch over (encoding it) is CPU work that
+          // should not delay a poller's next request.
+          setImmediate(() => void this.#schedule(false));
         }
       } else {
         this.#arm();
@@ -134,13 +170,19 @@ export class TelemetryWriter {
     return run;
   }
 
-  /** Writes full batches, and with force also the remainder; re-arms the timer for what is left. */
+  /**
+   * Hands full batches to the store, and with force also the remainder, then (with force) waits
+   * until every batch handed over is committed; re-arms the timer for what is left.
+   */
   async #drain(force: boolean): Promise<void> {
     if (!force) this.#sizeDrainQueued = false;
     while (this.#pending.length > 0 && (force || this.#buffered >= this.#batchSize)) {
       this.#disarm();
-      await this.#commit(this.#takeBatch());
+      // A full window: wait for the oldest commit (one at a time when the window is 1).
+      while (this.#commits.length >= this.#window) await this.#commits[0];
+      this.#commits.push(this.#commit(this.#takeBatch()));
     }
+    if (force) while (this.#commits.length > 0) await this.#commits[this.#commits.length - 1];
     if (this.#pending.length > 0 && !this.#closed) this.#arm();
   }
 
@@ -160,15 +202,30 @@ export class TelemetryWriter {
     return pending.splice(0, taken);
   }
 
-  async #commit(batch: readonly Pending[]): Promise<void> {
-    const readings = batch.length === 1 ? (batch[0] as Pending).readings : batch.flatMap((p) => p.readings);
+  /** Hands the batch to the store; the promise settles (never rejects) once its producers are told. */
+  #commit(batch: readonly Pending[]): Promise<void> {
+    const readings = batch.length === 1 ? (batch[0] as Pending).readings : concatenated(batch);
+    const count = readings.length;
+    let written: Promise<number>;
     try {
-      await this.#sink.write(readings);
+      written = this.#sink.write(readings);
     } catch (error) {
-      this.#logger?.error({ err: error, readings: readings.length }, 'telemetry batch failed; its producers are told');
-      for (const pending of batch) pending.reject(error);
-      return;
+      written = Promise.reject(error);
     }
-    for (const pending of batch) pending.resolve();
+    for (const pending of batch) pending.readings = HANDED_OVER;
+    const settled = written.then(
+      () => {
+        for (const pending of batch) pending.resolve();
+      },
+      (error: unknown) => {
+        this.#logger?.error({ err: error, readings: count }, 'telemetry batch failed; its producers are told');
+        for (const pending of batch) pending.reject(error);
+      },
+    );
+    const done = settled.then(() => {
+      const at = this.#commits.indexOf(done);
+      if (at >= 0) this.#commits.splice(at, 1);
+    });
+    return done;
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, mock, test } from 'node:test';
 import type { Reading } from '@gridseam/model';
 import { openStore } from '../../src/store/index.ts';
-import { startRetention, TelemetryWriter } from '../../src/telemetry/writer.ts';
+import { PIPELINED_BATCHES, startRetention, TelemetryWriter } from '../../src/telemetry/writer.ts';
 
 const reading = (ts: number, deviceId = 'd1'): Reading => ({
   deviceId,
@@ -136,6 +136,42 @@ describe('TelemetryWriter', () => {
     await writer.flush();
     assert.equal(sink.maxActive, 1);
     assert.deepEqual(sink.batches, [readings(0, 3), readings(10, 2), readings(20, 2), readings(30, 7)]);
+    await writer.close();
+  });
+
+  test('a store that applies writes in call order gets up to PIPELINED_BATCHES batches at once, still in order', async () => {
+    const sink = Object.assign(new FakeSink(), { appliesWritesInOrder: true });
+    sink.hold = true;
+    const writer = new TelemetryWriter(sink, { batchSize: 2, flushIntervalMs: 60_000 });
+    const adds = Array.from({ length: PIPELINED_BATCHES + 3 }, (_, i) => writer.add(readings(i * 10, 2)));
+    let acknowledged = 0;
+    for (const add of adds) void add.then(() => acknowledged++);
+    await tick();
+    // Nothing is acknowledged before its commit, and no more than the window is in the store's hands.
+    assert.equal(sink.active, PIPELINED_BATCHES);
+    assert.equal(acknowledged, 0);
+    const flushed = writer.flush();
+    sink.release();
+    await flushed;
+    assert.equal(acknowledged, adds.length);
+    assert.equal(sink.maxActive, PIPELINED_BATCHES);
+    assert.deepEqual(
+      sink.batches,
+      adds.map((_, i) => readings(i * 10, 2)),
+    );
+    await writer.close();
+  });
+
+  test('a failed batch among pipelined ones rejects only its own producers', async () => {
+    const sink = Object.assign(new FakeSink(), { appliesWritesInOrder: true });
+    const writer = new TelemetryWriter(sink, { batchSize: 2, flushIntervalMs: 60_000 });
+    const failure = new Error('disk full');
+    sink.failNext = failure;
+    const first = writer.add(readings(0, 2));
+    const second = writer.add(readings(10, 2));
+    await assert.rejects(first, (error) => error === failure);
+    await second;
+    assert.deepEqual(sink.batches, [readings(10, 2)]);
     await writer.close();
   });
 

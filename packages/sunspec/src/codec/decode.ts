@@ -91,12 +91,42 @@ export function decodeModel(def: ModelDef, block: Registers, options: DecodeOpti
   };
 }
 
+/**
+ * Builds a group's points object from its values in definition order: an object literal with the
+ * group's point names, compiled once per group. Adding the points one by one with computed keys
+ * made V8 turn every object of more than 16 points into a dictionary (growing its hash table point
+ * by point); a literal is one allocation with in-object fields and the same shape every poll.
+ * The names come from the model definitions and are written as JSON strings.
+ */
+type PointsFactory = (values: readonly PointValue[]) => Record<string, PointValue>;
+const factories = new WeakMap<CompiledGroup, PointsFactory>();
+/** Values of the group being decoded; filled, then copied into the literal before any child is decoded. */
+const scratchValues: PointValue[] = [];
+
+function pointsFactory(group: CompiledGroup): PointsFactory {
+  let factory = factories.get(group);
+  if (factory === undefined) {
+    const names = group.points.map((point) => point.name);
+    if (names.includes('__proto__')) {
+      // A literal would set the prototype: build it key by key instead.
+      factory = (values) => {
+        const points: Record<string, PointValue> = {};
+        for (let i = 0; i < names.length; i++) points[names[i]!] = values[i]!;
+        return points;
+      };
+    } else {
+      const body = `return {${names.map((name, i) => `${JSON.stringify(name)}: values[${i}]`).join(', ')}};`;
+      factory = new Function('values', body) as PointsFactory;
+    }
+    factories.set(group, factory);
+  }
+  return factory;
+}
+
 function decodeInstance(group: CompiledGroup, state: DecodeState, base: number): DecodedGroup {
   const { regs, end, bases } = state;
   bases[group.depth] = base;
-  // Keys are added in definition order on a fresh object, so every instance of a group follows
-  // the same hidden-class transitions (cloning a template object measured 5x slower).
-  const points: Record<string, PointValue> = {};
+  const values = scratchValues;
   const list = group.points;
   const room = end - base;
   for (let i = 0; i < list.length; i++) {
@@ -105,12 +135,13 @@ function decodeInstance(group: CompiledGroup, state: DecodeState, base: number):
       // Only the top-level group gets here (repeating instances are decoded when their points
       // fit): the points past L are absent.
       state.cut = true;
-      points[point.name] = null;
+      values[i] = null;
       continue;
     }
     const raw = decodeRaw(point.code, point.size, regs, base + point.offset);
-    points[point.name] = point.sfKind === SF_NONE || raw === null ? raw : scaled(point, group.depth, raw, state);
+    values[i] = point.sfKind === SF_NONE || raw === null ? raw : scaled(point, group.depth, raw, state);
   }
+  const points = pointsFactory(group)(values);
 
   const groups: Record<string, DecodedGroup[]> = {};
   let cursor = base + group.pointsLength;

@@ -16,7 +16,11 @@ export async function readExact(
   address: number,
   count: number,
 ): Promise<Uint16Array> {
-  const registers = await transport.readHoldingRegisters(unit, address, count);
+  return exactly(await transport.readHoldingRegisters(unit, address, count), unit, address, count);
+}
+
+/** The registers of an FC3 read if there are exactly `count` of them; else GW_ERR_DEVICE_PROTOCOL. */
+export function exactly(registers: unknown, unit: number, address: number, count: number): Uint16Array {
   if (!(registers instanceof Uint16Array) || registers.length !== count) {
     const got = registers instanceof Uint16Array ? `${registers.length} registers` : typeof registers;
     throw new GridseamError(

@@ -10,7 +10,7 @@ import { GridseamError } from '@gridseam/model';
 import { decodeModel, getModelDefinition } from '../codec/index.ts';
 import type { DecodedModel, ModelDef } from '../codec/types.ts';
 import { MAX_READ_REGISTERS, type ModbusTransport } from '../modbus/transport.ts';
-import { readExact, withContext } from './io.ts';
+import { exactly, withContext } from './io.ts';
 import type { ScannedModel, ScanResult } from './scan.ts';
 
 export interface ReadOptions {
@@ -65,10 +65,19 @@ export function planReads(models: readonly ScannedModel[], maxRegisters = MAX_RE
   return requests;
 }
 
+interface PlannedModel {
+  model: ScannedModel;
+  def: ModelDef;
+  /** The request that holds the whole model (ID through its last register), or -1 when it spans several. */
+  within: number;
+  /** Where the model starts in that request's registers. */
+  offset: number;
+}
+
 interface ReadPlan {
   ids: readonly number[] | undefined;
   maxRegisters: number | undefined;
-  chosen: ReadonlyArray<{ model: ScannedModel; def: ModelDef }>;
+  chosen: readonly PlannedModel[];
   requests: readonly ReadRequest[];
 }
 
@@ -83,19 +92,24 @@ function readPlanOf(models: readonly ScannedModel[], options: ReadOptions): Read
   const cached = plans.get(models);
   if (cached && cached.ids === options.ids && cached.maxRegisters === options.maxRegisters) return cached;
   const wanted = options.ids === undefined ? undefined : new Set(options.ids);
-  const chosen: Array<{ model: ScannedModel; def: ModelDef }> = [];
+  const picked: Array<{ model: ScannedModel; def: ModelDef }> = [];
   for (const model of models) {
     if (wanted && !wanted.has(model.id)) continue;
     const def = definitionOf(model.id);
-    if (def) chosen.push({ model, def });
+    if (def) picked.push({ model, def });
   }
   const requests =
-    chosen.length === 0
+    picked.length === 0
       ? []
       : planReads(
-          chosen.map((c) => c.model),
+          picked.map((c) => c.model),
           options.maxRegisters,
         );
+  const chosen = picked.map(({ model, def }): PlannedModel => {
+    const end = model.start + model.length + 2;
+    const within = requests.findIndex((r) => r.address <= model.start && r.address + r.count >= end);
+    return { model, def, within, offset: within < 0 ? 0 : model.start - requests[within]!.address };
+  });
   const plan: ReadPlan = { ids: options.ids, maxRegisters: options.maxRegisters, chosen, requests };
   plans.set(models, plan);
   return plan;
@@ -111,18 +125,33 @@ export async function readModels(
   const { chosen, requests } = readPlanOf(scan.models, options);
   if (chosen.length === 0) return [];
 
-  // One register image of the polled ranges, filled request by request.
-  const image = new Map<number, Uint16Array>();
-  for (const request of requests) {
+  // The registers of each request, in plan order.
+  const image: Uint16Array[] = new Array(requests.length);
+  for (let i = 0; i < requests.length; i++) {
+    const request = requests[i]!;
     try {
-      image.set(request.address, await readExact(transport, unit, request.address, request.count));
+      // The transport directly (readExact's checks, without its extra async frame per request).
+      image[i] = exactly(
+        await transport.readHoldingRegisters(unit, request.address, request.count),
+        unit,
+        request.address,
+        request.count,
+      );
     } catch (error) {
       throw withContext(error, `unit ${unit}: reading ${request.count} registers at ${request.address}`);
     }
   }
 
-  return chosen.map(({ model, def }) => {
-    const block = blockOf(model, requests, image);
+  // Decoding is CPU work: let the I/O callbacks already due run first, so answers that arrived
+  // on other connections meanwhile send their next requests before this poll's decoding (on a
+  // busy gateway the devices then work while this one decodes).
+  await afterPendingIo();
+  const decoded: DecodedModel[] = new Array(chosen.length);
+  for (let i = 0; i < chosen.length; i++) {
+    const { model, def, within, offset } = chosen[i]!;
+    // Common case: one request holds the whole model; decode reads it in place (no copy).
+    const block =
+      within >= 0 ? image[within]!.subarray(offset, offset + model.length + 2) : blockOf(model, requests, image);
     if (block[0] !== model.id || block[1] !== model.length) {
       throw new GridseamError(
         'GW_ERR_DEVICE_PROTOCOL',
@@ -131,7 +160,7 @@ export async function readModels(
       );
     }
     try {
-      return decodeModel(def, block, { start: model.start });
+      decoded[i] = decodeModel(def, block, { start: model.start });
     } catch (error) {
       const context = `unit ${unit}: decoding model ${model.id} at ${model.start} (length ${model.length})`;
       if (GridseamError.is(error)) throw withContext(error, context);
@@ -140,27 +169,31 @@ export async function readModels(
         details: { unit, address: model.start, modelId: model.id },
       });
     }
-  });
+  }
+  return decoded;
 }
 
-/** Cuts a model's block (ID through its last register) out of the polled requests. */
-function blockOf(model: ScannedModel, requests: readonly ReadRequest[], image: Map<number, Uint16Array>): Uint16Array {
+/** Resolves once the I/O callbacks due now have run (setImmediate runs after the poll phase). */
+function afterPendingIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Scratch for a model that spans requests: decoding is synchronous and keeps no reference to its block. */
+let spanScratch = new Uint16Array(256);
+
+/** Copies a model's block (ID through its last register) out of the several requests it spans, into scratch space. */
+function blockOf(model: ScannedModel, requests: readonly ReadRequest[], image: readonly Uint16Array[]): Uint16Array {
   const size = model.length + 2;
   const end = model.start + size;
-  for (const request of requests) {
-    // Common case: one request holds the whole model; decode reads it in place (no copy).
-    if (request.address <= model.start && request.address + request.count >= end) {
-      const registers = image.get(request.address)!;
-      return registers.subarray(model.start - request.address, end - request.address);
-    }
-  }
-  const block = new Uint16Array(size);
-  for (const request of requests) {
+  if (spanScratch.length < size) spanScratch = new Uint16Array(size);
+  const block = spanScratch.subarray(0, size);
+  block.fill(0);
+  for (let i = 0; i < requests.length; i++) {
+    const request = requests[i]!;
     const from = Math.max(request.address, model.start);
     const to = Math.min(request.address + request.count, end);
     if (from >= to) continue;
-    const registers = image.get(request.address)!;
-    block.set(registers.subarray(from - request.address, to - request.address), from - model.start);
+    block.set(image[i]!.subarray(from - request.address, to - request.address), from - model.start);
   }
   return block;
 }

@@ -122,8 +122,10 @@ class ModbusTcpClient implements ModbusTcpTransport {
   private readonly abort = new AbortController();
   private link: ModbusLink | undefined;
   private everConnected = false;
-  /** Tail of the request queue; every request chains onto it (one in flight). */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Requests waiting for the connection, in call order; one runs at a time. */
+  private readonly jobs: Job[] = [];
+  private busy = false;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(options: ModbusTcpOptions) {
     checkOptions(options);
@@ -178,28 +180,80 @@ class ModbusTcpClient implements ModbusTcpTransport {
     this.abort.abort();
     this.link?.destroy();
     this.link = undefined;
-    await this.queue;
+    if (this.busy) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   private enqueue<T>(context: RequestContext | undefined, operation: (link: ModbusLink) => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => this.attempt(context, operation));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return new Promise<T>((resolve, reject) => {
+      this.jobs.push({ context, operation, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.busy) this.next();
+    });
   }
 
+  /**
+   * Starts the next request, if any. On an open link the first attempt is made directly (no
+   * async frame); a failure goes through `attempt` for the retries. A finished request starts the
+   * next one before its caller resumes, so the next request is on the wire while the caller works
+   * on the answer.
+   */
+  private next(): void {
+    const job = this.jobs.shift();
+    if (job === undefined) {
+      this.busy = false;
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+      return;
+    }
+    this.busy = true;
+    const link = this.link;
+    if (link?.isOpen && !this.abort.signal.aborted) {
+      let first: Promise<unknown>;
+      try {
+        first = job.operation(link);
+      } catch (error) {
+        first = Promise.reject(error);
+      }
+      first.then(
+        (value) => this.settle(job, true, value),
+        (error: unknown) => this.retry(job, { error }),
+      );
+      return;
+    }
+    this.retry(job, undefined);
+  }
+
+  private retry(job: Job, firstFailure: { error: unknown } | undefined): void {
+    this.attempt(job.context, job.operation, firstFailure).then(
+      (value) => this.settle(job, true, value),
+      (error: unknown) => this.settle(job, false, error),
+    );
+  }
+
+  private settle(job: Job, ok: boolean, outcome: unknown): void {
+    this.next();
+    if (ok) job.resolve(outcome);
+    else job.reject(outcome);
+  }
+
+  /** Attempts with retries; `firstFailure` is the outcome of an attempt 0 already made. */
   private async attempt<T>(
     context: RequestContext | undefined,
     operation: (link: ModbusLink) => Promise<T>,
+    firstFailure?: { error: unknown },
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       let failure: GridseamError;
-      try {
-        if (this.abort.signal.aborted) throw new GridseamError('GW_ERR_DEVICE_UNREACHABLE', 'the transport is closed');
-        // An open link is used at once (no extra await on the hot path).
-        const link = this.link?.isOpen ? this.link : await this.currentLink();
-        return await operation(link);
-      } catch (error) {
-        failure = withContext(error, context);
+      if (attempt === 0 && firstFailure !== undefined) {
+        failure = withContext(firstFailure.error, context);
+      } else {
+        try {
+          if (this.abort.signal.aborted)
+            throw new GridseamError('GW_ERR_DEVICE_UNREACHABLE', 'the transport is closed');
+          // An open link is used at once (no extra await on the hot path).
+          const link = this.link?.isOpen ? this.link : await this.currentLink();
+          return await operation(link);
+        } catch (error) {
+          failure = withContext(error, context);
+        }
       }
       // A Modbus exception is the device's answer (or its gateway's): asking again won't change it.
       const isException = failure.details?.modbusException !== undefined;
@@ -248,6 +302,13 @@ class ModbusTcpClient implements ModbusTcpTransport {
       this.abort.signal.addEventListener('abort', done, { once: true });
     });
   }
+}
+
+interface Job {
+  context: RequestContext | undefined;
+  operation: (link: ModbusLink) => Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
 }
 
 function toRegisters(values: Uint16Array | readonly number[]): Uint16Array {

@@ -7,8 +7,16 @@
  * server) and uses the full 16-bit transaction id space.
  */
 import type net from 'node:net';
-import type { GridseamError } from '@gridseam/model';
-import { connectSocket, exceptionError, type LinkTarget, type ModbusLink, protocolError, unreachable } from './link.ts';
+import { GridseamError } from '@gridseam/model';
+import {
+  connectSocket,
+  exceptionError,
+  type LinkTarget,
+  type ModbusLink,
+  protocolError,
+  type RequestContext,
+  unreachable,
+} from './link.ts';
 import {
   decodeResponsePdu,
   type ExpectedResponse,
@@ -28,16 +36,24 @@ interface InFlight {
   address: number;
   count: number;
   expected: ExpectedResponse;
-  timer: NodeJS.Timeout;
-  resolve(response: ModbusResponse): void;
+  /** FC3: the registers read; FC16: undefined. */
+  resolve(values: Uint16Array | undefined): void;
   reject(error: GridseamError): void;
 }
 
+/**
+ * Hot path, per request: one promise, one ADU buffer, one in-flight record. The response timer is
+ * one Timeout per link, re-armed with refresh() at each request instead of a setTimeout and
+ * clearTimeout per request; it is left running after a response (firing with nothing in flight
+ * does nothing) and is unref'd: the open socket is what keeps the process alive.
+ */
 class MbapLink implements ModbusLink {
   private readonly reader = new FrameReader();
   private transactionId = Math.floor(Math.random() * 0x10000);
   private inFlight: InFlight | undefined;
   private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerMs = 0;
 
   constructor(private readonly socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -49,25 +65,55 @@ class MbapLink implements ModbusLink {
     return !this.closed;
   }
 
-  async readHoldingRegisters(unit: number, address: number, count: number, timeoutMs: number): Promise<Uint16Array> {
+  readHoldingRegisters(unit: number, address: number, count: number, timeoutMs: number): Promise<Uint16Array> {
     const transactionId = this.nextTransactionId();
-    const response = await this.request(
-      encodeReadHoldingRegistersRequest(transactionId, unit, address, count),
-      { transactionId, unit, address, count, expected: { functionCode: 3, count } },
-      timeoutMs,
-    );
-    if (response.kind !== 'registers') throw new Error('unreachable: FC3 answered by a non-register response');
-    return response.values;
+    let adu: Buffer;
+    try {
+      adu = encodeReadHoldingRegistersRequest(transactionId, unit, address, count);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<Uint16Array>((resolve, reject) => {
+      this.send(
+        adu,
+        {
+          transactionId,
+          unit,
+          address,
+          count,
+          expected: { functionCode: 3, count },
+          resolve: resolve as (values: Uint16Array | undefined) => void,
+          reject,
+        },
+        timeoutMs,
+      );
+    });
   }
 
-  async writeRegisters(unit: number, address: number, values: Uint16Array, timeoutMs: number): Promise<void> {
+  writeRegisters(unit: number, address: number, values: Uint16Array, timeoutMs: number): Promise<void> {
     const transactionId = this.nextTransactionId();
     const count = values.length;
-    await this.request(
-      encodeWriteRegistersRequest(transactionId, unit, address, values),
-      { transactionId, unit, address, count, expected: { functionCode: 16, address, count } },
-      timeoutMs,
-    );
+    let adu: Buffer;
+    try {
+      adu = encodeWriteRegistersRequest(transactionId, unit, address, values);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.send(
+        adu,
+        {
+          transactionId,
+          unit,
+          address,
+          count,
+          expected: { functionCode: 16, address, count },
+          resolve: () => resolve(),
+          reject,
+        },
+        timeoutMs,
+      );
+    });
   }
 
   destroy(): void {
@@ -80,29 +126,41 @@ class MbapLink implements ModbusLink {
     return this.transactionId;
   }
 
-  private request(
-    adu: Buffer,
-    request: Omit<InFlight, 'timer' | 'resolve' | 'reject'>,
-    timeoutMs: number,
-  ): Promise<ModbusResponse> {
-    const context = { unit: request.unit, address: request.address, count: request.count };
-    if (this.closed) return Promise.reject(unreachable('connection closed', context));
-    if (this.inFlight) return Promise.reject(new Error('MbapLink: one request at a time (client.ts serialises)'));
-    return new Promise<ModbusResponse>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const partial = this.reader.pending;
-        if (partial > 0) {
-          this.failAndClose(`truncated frame: ${partial} bytes of a frame, then nothing for ${timeoutMs} ms`);
-        } else {
-          this.fail(unreachable(`no response from unit ${request.unit} within ${timeoutMs} ms`, context));
-        }
-      }, timeoutMs);
-      this.inFlight = { ...request, timer, resolve, reject };
-      this.socket.write(adu);
-    }).then((response) => {
-      if (response.kind === 'exception') throw exceptionError(response.exception, context, response.functionCode);
-      return response;
-    });
+  private send(adu: Buffer, request: InFlight, timeoutMs: number): void {
+    if (this.closed) {
+      request.reject(unreachable('connection closed', contextOf(request)));
+      return;
+    }
+    if (this.inFlight) {
+      request.reject(new GridseamError('GW_ERR_INTERNAL', 'MbapLink: one request at a time (client.ts serialises)'));
+      return;
+    }
+    this.inFlight = request;
+    this.armTimer(timeoutMs);
+    this.socket.write(adu);
+  }
+
+  private armTimer(timeoutMs: number): void {
+    if (this.timer !== undefined && this.timerMs === timeoutMs) {
+      this.timer.refresh();
+      return;
+    }
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerMs = timeoutMs;
+    this.timer = setTimeout(() => this.onTimeout(), timeoutMs);
+    this.timer.unref();
+  }
+
+  /** The timer was last re-armed when the request in flight (if any) was sent: it had timerMs to answer. */
+  private onTimeout(): void {
+    const current = this.inFlight;
+    if (!current) return;
+    const partial = this.reader.pending;
+    if (partial > 0) {
+      this.failAndClose(`truncated frame: ${partial} bytes of a frame, then nothing for ${this.timerMs} ms`);
+    } else {
+      this.fail(unreachable(`no response from unit ${current.unit} within ${this.timerMs} ms`, contextOf(current)));
+    }
   }
 
   private onData(chunk: Buffer): void {
@@ -135,17 +193,17 @@ class MbapLink implements ModbusLink {
         return;
       }
       this.inFlight = undefined;
-      clearTimeout(current.timer);
-      current.resolve(response);
+      if (response.kind === 'exception') {
+        current.reject(exceptionError(response.exception, contextOf(current), response.functionCode));
+      } else {
+        current.resolve(response.kind === 'registers' ? response.values : undefined);
+      }
     }
   }
 
   private failAndClose(message: string, cause?: unknown): void {
     const current = this.inFlight;
-    if (current) {
-      const { unit, address, count } = current;
-      this.fail(protocolError(message, { unit, address, count }, cause));
-    }
+    if (current) this.fail(protocolError(message, contextOf(current), cause));
     this.destroy();
   }
 
@@ -153,25 +211,26 @@ class MbapLink implements ModbusLink {
     const current = this.inFlight;
     if (!current) return;
     this.inFlight = undefined;
-    clearTimeout(current.timer);
     current.reject(error);
   }
 
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
     const current = this.inFlight;
     if (!current) return;
-    const { unit, address, count } = current;
     const partial = this.reader.pending;
     this.fail(
       partial > 0
-        ? protocolError(`truncated frame: connection closed after ${partial} bytes of a frame`, {
-            unit,
-            address,
-            count,
-          })
-        : unreachable(`connection closed while waiting for unit ${unit}`, { unit, address, count }),
+        ? protocolError(`truncated frame: connection closed after ${partial} bytes of a frame`, contextOf(current))
+        : unreachable(`connection closed while waiting for unit ${current.unit}`, contextOf(current)),
     );
   }
+}
+
+/** The `details` of every error a request raises (built only when one is raised). */
+function contextOf(request: InFlight): RequestContext {
+  return { unit: request.unit, address: request.address, count: request.count };
 }

@@ -367,6 +367,32 @@ function protocolError(message: string, details: Record<string, unknown>): Grids
   return new GridseamError('GW_ERR_DEVICE_PROTOCOL', message, { details });
 }
 
+/** The `details` of a response error (built only when one is thrown). */
+function responseDetails(functionCode: number, expected: ExpectedResponse): Record<string, unknown> {
+  return { functionCode, expectedFunctionCode: expected.functionCode };
+}
+
+/** Bytes of the ArrayBuffers that response registers are cut from. */
+const REGISTER_POOL_BYTES = 64 * 1024;
+let registerPool = new ArrayBuffer(REGISTER_POOL_BYTES);
+let registerPoolUsed = 0;
+
+/**
+ * A Uint16Array for `count` registers, cut from a shared pool (as Node pools small Buffers): one
+ * ArrayBuffer per 64 KiB of responses instead of one per response. The view's `buffer` is
+ * therefore shared with other responses; use the view, not its buffer.
+ */
+function registerArray(count: number): Uint16Array {
+  const bytes = 2 * count;
+  if (registerPoolUsed + bytes > REGISTER_POOL_BYTES) {
+    registerPool = new ArrayBuffer(REGISTER_POOL_BYTES);
+    registerPoolUsed = 0;
+  }
+  const view = new Uint16Array(registerPool, registerPoolUsed, count);
+  registerPoolUsed += bytes;
+  return view;
+}
+
 /**
  * Decodes a response PDU to the request described by `expected`. An exception response (AP 7) is
  * returned, not thrown: it is a valid answer. Anything else that does not fit throws
@@ -375,33 +401,49 @@ function protocolError(message: string, details: Record<string, unknown>): Grids
  */
 export function decodeResponsePdu(pdu: Uint8Array, expected: ExpectedResponse): ModbusResponse {
   const functionCode = pdu[0] ?? -1;
-  const details = { functionCode, expectedFunctionCode: expected.functionCode };
   if (functionCode === (expected.functionCode | EXCEPTION_FLAG)) {
-    if (pdu.length !== 2) throw protocolError(`exception response PDU of ${pdu.length} bytes, expected 2`, details);
+    if (pdu.length !== 2)
+      throw protocolError(
+        `exception response PDU of ${pdu.length} bytes, expected 2`,
+        responseDetails(functionCode, expected),
+      );
     return { kind: 'exception', functionCode: expected.functionCode, exception: pdu[1]! };
   }
   if (functionCode !== expected.functionCode) {
-    throw protocolError(`response function code ${functionCode}, expected ${expected.functionCode}`, details);
+    throw protocolError(
+      `response function code ${functionCode}, expected ${expected.functionCode}`,
+      responseDetails(functionCode, expected),
+    );
   }
   if (expected.functionCode === FC_READ_HOLDING_REGISTERS) {
     const byteCount = pdu[1] ?? -1;
     if (pdu.length < 2 || byteCount !== pdu.length - 2) {
-      throw protocolError(`FC3 byte count ${byteCount} but ${Math.max(0, pdu.length - 2)} data bytes`, details);
+      throw protocolError(
+        `FC3 byte count ${byteCount} but ${Math.max(0, pdu.length - 2)} data bytes`,
+        responseDetails(functionCode, expected),
+      );
     }
     if (byteCount !== 2 * expected.count) {
-      throw protocolError(`FC3 response holds ${byteCount / 2} registers, expected ${expected.count}`, details);
+      throw protocolError(
+        `FC3 response holds ${byteCount / 2} registers, expected ${expected.count}`,
+        responseDetails(functionCode, expected),
+      );
     }
-    const values = new Uint16Array(expected.count);
+    const values = registerArray(expected.count);
     for (let i = 0; i < expected.count; i++) values[i] = (pdu[2 + 2 * i]! << 8) | pdu[3 + 2 * i]!;
     return { kind: 'registers', values };
   }
-  if (pdu.length !== 5) throw protocolError(`FC16 response PDU of ${pdu.length} bytes, expected 5`, details);
+  if (pdu.length !== 5)
+    throw protocolError(
+      `FC16 response PDU of ${pdu.length} bytes, expected 5`,
+      responseDetails(functionCode, expected),
+    );
   const address = (pdu[1]! << 8) | pdu[2]!;
   const count = (pdu[3]! << 8) | pdu[4]!;
   if (address !== expected.address || count !== expected.count) {
     throw protocolError(
       `FC16 response echoes ${count} registers at ${address}, expected ${expected.count} at ${expected.address}`,
-      details,
+      responseDetails(functionCode, expected),
     );
   }
   return { kind: 'written', address, count };
