@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
 import { formatTable, redactUrl } from './output.ts';
 import { registerPkiCommand } from './pki.ts';
+import { closeGracefully } from './shutdown.ts';
 import { registerSimCommands } from './sim.ts';
 import { registerSunSpecCommands } from './sunspec.ts';
 import { registerUtilityServerCommand } from './utility-server.ts';
@@ -26,9 +27,6 @@ export interface CliIo {
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_CONFIG = 2;
-
-/** How long `run` waits for a graceful close before it gives up and exits. */
-const CLOSE_TIMEOUT_MS = 15_000;
 
 export const DEFAULT_CONFIG_FILE = 'gridseam.yaml';
 
@@ -169,23 +167,7 @@ Exit codes: 0 success, 1 failure, 2 configuration or usage error.`,
       logger.info({ address: gateway.address }, `gateway listening on ${gateway.address}`);
       const signal = await stopRequested;
       logger.info({ signal }, 'shutting down');
-      // A second signal, or a close that hangs, ends the process without waiting further.
-      const force = (reason: string) => {
-        logger.error({ reason }, 'forced exit before a clean shutdown');
-        process.exit(EXIT_FAILURE);
-      };
-      const onSecondSignal = () => force('second signal');
-      process.once('SIGINT', onSecondSignal);
-      process.once('SIGTERM', onSecondSignal);
-      const timer = setTimeout(() => force(`close took longer than ${CLOSE_TIMEOUT_MS} ms`), CLOSE_TIMEOUT_MS);
-      timer.unref();
-      try {
-        await gateway.close();
-      } finally {
-        clearTimeout(timer);
-        process.off('SIGINT', onSecondSignal);
-        process.off('SIGTERM', onSecondSignal);
-      }
+      await closeGracefully(() => gateway.close(), logger, EXIT_FAILURE);
       logger.info('gateway stopped');
       logger.flush();
     });

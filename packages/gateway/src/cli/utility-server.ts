@@ -9,8 +9,8 @@ import type { Command } from 'commander';
 import { createLogger } from '../log.ts';
 import type { CliIo } from './main.ts';
 import { redactUrl } from './output.ts';
+import { closeGracefully } from './shutdown.ts';
 
-const CLOSE_TIMEOUT_MS = 15_000;
 /** main.ts EXIT_FAILURE (not imported as a value: main.ts imports this module). */
 const EXIT_FAILURE = 1;
 
@@ -71,22 +71,7 @@ Formats: docs/utility-server.md.`,
       );
       const signal = await stopRequested;
       logger.info({ signal }, 'shutting down');
-      const force = (reason: string) => {
-        logger.error({ reason }, 'forced exit before a clean shutdown');
-        process.exit(EXIT_FAILURE);
-      };
-      const onSecondSignal = () => force('second signal');
-      process.once('SIGINT', onSecondSignal);
-      process.once('SIGTERM', onSecondSignal);
-      const timer = setTimeout(() => force(`close took longer than ${CLOSE_TIMEOUT_MS} ms`), CLOSE_TIMEOUT_MS);
-      timer.unref();
-      try {
-        await running.close();
-      } finally {
-        clearTimeout(timer);
-        process.off('SIGINT', onSecondSignal);
-        process.off('SIGTERM', onSecondSignal);
-      }
+      await closeGracefully(() => running.close(), logger, EXIT_FAILURE);
       logger.info('utility server stopped');
       logger.flush();
     });
