@@ -28,17 +28,13 @@ import {
   batteryWSet,
   FaultProxy,
   gatewayYaml,
+  noonToday,
   persistedResponses,
   siteExportW,
-  startFaultUtility,
+  startTestUtility,
   waitFor,
   writePoint,
-} from './faults-support.ts';
-
-/** Simulated noon today, so the PV exports well above the limits used here. */
-function noonToday(): number {
-  return Math.floor(Date.now() / 86_400_000) * 86_400_000 + 12 * 3_600_000;
-}
+} from './support.ts';
 
 /** Export tolerance at the meter: percent rounding of a 10 kW PV limit and the load's drift between reads. */
 const EXPORT_TOLERANCE_W = 150;
@@ -52,7 +48,7 @@ describe('fault: gateway killed with SIGKILL mid-control and restarted', () => {
 
   test('the control is applied again, no Response repeats, and its cancellation is answered once', async () => {
     const dir = temp.dir();
-    const { utility } = await startFaultUtility(dir);
+    const { utility } = await startTestUtility(dir);
     cleanups.push(() => utility.close());
     const simulator = new SunSpecSimulator({
       port: 0,
@@ -194,7 +190,7 @@ describe('fault: the utility becomes unreachable during a control', () => {
 
   test('the control runs to its end, then the default applies; Completed is posted once the utility is back', async () => {
     const dir = temp.dir();
-    const { utility } = await startFaultUtility(dir);
+    const { utility } = await startTestUtility(dir);
     cleanups.push(() => utility.close());
     const admin = utility.server.admin;
     const defaultLimitW = 3000;

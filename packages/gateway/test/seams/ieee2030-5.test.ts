@@ -10,18 +10,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createTestPki, type DERStatus, writeTestPki } from '@gridseam/ieee2030-5';
+import type { DERStatus } from '@gridseam/ieee2030-5';
 import { openModbusTcp, readModels, SunSpecSimulator, scanSunSpec } from '@gridseam/sunspec';
 import { type Gateway, startGateway } from '../../src/app.ts';
 import { type GatewayConfig, parseConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/log.ts';
-import {
-  parseScenario,
-  parseUtilityConfig,
-  type RunningUtilityServer,
-  startUtilityServer,
-} from '../../src/utility/index.ts';
+import type { RunningUtilityServer } from '../../src/utility/index.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
+import { noonToday, startTestUtility } from './support.ts';
 
 const CONTROL_MODELS = [123, 124, 704];
 
@@ -74,39 +70,15 @@ describe('IEEE 2030.5 seam: utility server -> gateway -> SunSpec devices, and ba
   let config: GatewayConfig;
 
   before(async () => {
-    const pki = await createTestPki({ clients: [{ name: 'gateway-1' }] });
-    await writeTestPki(pki, join(temp.dir(), 'pki'));
-    gatewayLfdi = pki.clients[0]?.lfdi ?? '';
-
-    const utilityFile = join(temp.dir(), 'utility.yaml');
-    const utilityConfig = parseUtilityConfig(
-      `
-profile: csip-aus
-listen: { host: 127.0.0.1, port: 0 }
-tls: { key: pki/server.key.pem, cert: pki/server.cert.pem, ca: pki/ca.cert.pem }
-variances:
-  pollRates: { DeviceCapability: 1, Time: 1, EndDeviceList: 1, FunctionSetAssignmentsList: 1, DERProgramList: 1, DERList: 1 }
-  postRate: 1
-store: { kind: sqlite, path: ':memory:' }
-admin: { host: 127.0.0.1, port: 0 }
-log: { level: silent }
-`,
-      utilityFile,
-    );
-    const scenario = parseScenario(
-      `
-endDevices:
-  - { lfdi: ${gatewayLfdi}, nmi: '4102345678', postRate: 1 }
-programs:
-  - { id: doe, description: Dynamic exports, primacy: 10 }
-`,
-      join(temp.dir(), 'scenario.yaml'),
-    );
-    utility = await startUtilityServer(utilityConfig, { scenario, configFile: utilityFile });
+    ({ utility, gatewayLfdi } = await startTestUtility(temp.dir()));
 
     // PV (unit 1), battery (unit 2) and the site meter (unit 3), at noon so the PV exports.
-    const noon = Math.floor(Date.now() / 86_400_000) * 86_400_000 + 12 * 3_600_000;
-    simulator = new SunSpecSimulator({ port: 0, profile: 'pv-inverter,battery,meter', count: 3, startTime: noon });
+    simulator = new SunSpecSimulator({
+      port: 0,
+      profile: 'pv-inverter,battery,meter',
+      count: 3,
+      startTime: noonToday(),
+    });
     ({ port: modbusPort } = await simulator.start());
 
     const gatewayFile = join(temp.dir(), 'gateway.yaml');

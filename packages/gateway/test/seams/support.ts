@@ -166,7 +166,12 @@ export class FaultProxy {
   }
 }
 
-export interface FaultUtility {
+/** Simulated noon today, so the PV exports well above the limits the tests use. */
+export function noonToday(): number {
+  return Math.floor(Date.now() / 86_400_000) * 86_400_000 + 12 * 3_600_000;
+}
+
+export interface TestUtility {
   utility: RunningUtilityServer;
   /** The gateway's client certificate LFDI (its EndDevice at the utility). */
   gatewayLfdi: string;
@@ -176,7 +181,7 @@ export interface FaultUtility {
  * A test PKI in `dir/pki` (client 'gateway-1') and a CSIP-AUS utility server on 127.0.0.1:0 with a
  * memory store, 1 s poll and post rates, the gateway's EndDevice and a program 'doe' (primacy 10).
  */
-export async function startFaultUtility(dir: string): Promise<FaultUtility> {
+export async function startTestUtility(dir: string): Promise<TestUtility> {
   const pki = await createTestPki({ clients: [{ name: 'gateway-1' }] });
   await writeTestPki(pki, join(dir, 'pki'));
   const gatewayLfdi = pki.clients[0]?.lfdi ?? '';
