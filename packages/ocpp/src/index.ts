@@ -1,5 +1,5 @@
 /**
- * @gridseam/ocpp: OCPP 1.6J and 2.0.1 typed messages, smart-charging schedules and the CSMS.
- * Planned in issue 6; this package holds no code yet.
+ * @gridseam/ocpp: OCPP 1.6J and 2.0.1 typed messages, smart-charging schedules, the CSMS and a
+ * charge-point simulator (issue 6). `contract.ts` holds the seams between them.
  */
-export const PACKAGE = '@gridseam/ocpp';
+export * from './contract.ts';
