@@ -34,6 +34,32 @@ export const Ieee2030_5EndDeviceConfig = Type.Object(
 );
 export type Ieee2030_5EndDeviceConfig = Static<typeof Ieee2030_5EndDeviceConfig>;
 
+/**
+ * Subscription/Notification (IEEE 2030.5 §10.9 Subscription/Notification Mechanism): the gateway
+ * listens for Notifications the utility POSTs and subscribes to every resource the server lists as
+ * subscribable; polling at pollRate stays the safety net.
+ */
+export const Ieee2030_5NotificationsConfig = Type.Object(
+  {
+    /** Listen address of the Notification receiver (port 0: any free port). */
+    host: Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\s/]+$', default: '127.0.0.1' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
+    /**
+     * The notificationURI given to the server, e.g. https://gateway.example:8444/notify. Absent: built
+     * from the bound address (https://host:port/notify), which suits loopback and flat networks.
+     */
+    publicUri: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048 })),
+    /** Plain HTTP behind a TLS terminator; default false: HTTPS with mutual TLS on the client's certificate. */
+    plainHttp: Type.Boolean({ default: false }),
+    /** Subscription.limit: list items per Notification. */
+    limit: Type.Integer({ minimum: 1, maximum: 65535, default: 10 }),
+    /** Largest Notification accepted, bytes. */
+    maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 256 * 1024 }),
+  },
+  { additionalProperties: false },
+);
+export type Ieee2030_5NotificationsConfig = Static<typeof Ieee2030_5NotificationsConfig>;
+
 export const Ieee2030_5Section = Type.Object(
   {
     /** Absolute https URL of the utility's DeviceCapability, e.g. https://utility.example:8443/dcap. */
@@ -78,6 +104,8 @@ export const Ieee2030_5Section = Type.Object(
      */
     failureResponse: Type.Integer({ minimum: 0, maximum: 255, default: DEFAULT_FAILURE_RESPONSE }),
     failureGraceSeconds: Type.Integer({ minimum: 0, maximum: 86400, default: DEFAULT_FAILURE_GRACE_S }),
+    /** Receive Notifications for subscribable resources; absent: poll only. */
+    notifications: Type.Optional(Ieee2030_5NotificationsConfig),
     /** Per request to the utility, ms. */
     timeoutMs: Type.Integer({ minimum: 100, maximum: 120000, default: 15000 }),
     /** Where the client's state (sent Responses, randomisation, last schedule) is kept in the store. */

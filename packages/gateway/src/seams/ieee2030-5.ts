@@ -36,12 +36,13 @@ import {
   type ProgramEventDraft,
   type ReadingsInput,
   type SepClient,
+  type SepClientNotificationOptions,
   type SepTransport,
 } from '@gridseam/ieee2030-5';
 import { type Device, GridseamError, type Program, type ProgramEvent } from '@gridseam/model';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/types.ts';
-import type { Ieee2030_5Section } from '../config/utility.ts';
+import type { Ieee2030_5NotificationsConfig, Ieee2030_5Section } from '../config/utility.ts';
 import type { ControlEngine, EventOutcome } from '../control/engine.ts';
 import type { FleetRegistry } from '../registry/index.ts';
 import type { Store } from '../store/types.ts';
@@ -105,6 +106,20 @@ export function canonicalId(prefix: string, text: string): string {
 /** The canonical Program id of a DERProgram href. */
 export function programIdOf(href: string): string {
   return canonicalId('sep.', href);
+}
+
+/** The client's Notification options from config: the URI given to the server defaults to the bound address. */
+function notificationOptions(config: Ieee2030_5NotificationsConfig): SepClientNotificationOptions {
+  const scheme = config.plainHttp ? 'http' : 'https';
+  return {
+    listen: { host: config.host, port: config.port },
+    publicUri:
+      config.publicUri ??
+      ((bound) => `${scheme}://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}/notify`),
+    plainHttp: config.plainHttp,
+    limit: config.limit,
+    maxBodyBytes: config.maxBodyBytes,
+  };
 }
 
 function errorText(error: unknown): string {
@@ -201,6 +216,7 @@ class Ieee2030_5SeamImpl implements Ieee2030_5Seam {
         pen: config.pen,
         defaultPostRate: config.postRateSeconds,
         setMaxW: (lfdi) => this.#setMaxW.get(lfdi.toLowerCase()),
+        ...(config.notifications === undefined ? {} : { notifications: notificationOptions(config.notifications) }),
       },
       {
         store: documentClientStateStore(this.#options.store, config.stateNamespace),
