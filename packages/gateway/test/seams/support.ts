@@ -180,8 +180,9 @@ export interface TestUtility {
 /**
  * A test PKI in `dir/pki` (client 'gateway-1') and a CSIP-AUS utility server on 127.0.0.1:0 with a
  * memory store, 1 s poll and post rates, the gateway's EndDevice and a program 'doe' (primacy 10).
+ * `notifications`: the server may POST Notifications to loopback subscribers (tests only).
  */
-export async function startTestUtility(dir: string): Promise<TestUtility> {
+export async function startTestUtility(dir: string, options: { notifications?: boolean } = {}): Promise<TestUtility> {
   const pki = await createTestPki({ clients: [{ name: 'gateway-1' }] });
   await writeTestPki(pki, join(dir, 'pki'));
   const gatewayLfdi = pki.clients[0]?.lfdi ?? '';
@@ -197,6 +198,7 @@ variances:
 store: { kind: sqlite, path: ':memory:' }
 admin: { host: 127.0.0.1, port: 0 }
 log: { level: silent }
+${options.notifications === true ? 'notifications: { allowLoopback: true }' : ''}
 `,
     utilityFile,
   );

@@ -475,7 +475,11 @@ export interface NotificationOptions {
   ca?: string | Buffer | Array<string | Buffer>;
   /** Verify the receiver's certificate chain; default true. */
   rejectUnauthorized?: boolean;
-  /** Check the receiver's host name against its certificate; default true (2030.5 relays have public names). */
+  /**
+   * When the receiver's certificate does not carry the subscriber's LFDI, check its host name as for any
+   * HTTPS server; default true (2030.5 relays have public names). A receiver proving the subscriber's
+   * LFDI is accepted whatever its host name (device certificates name no host).
+   */
   checkHostname?: boolean;
 }
 

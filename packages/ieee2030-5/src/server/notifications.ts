@@ -16,9 +16,10 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { rootCertificates } from 'node:tls';
+import { checkServerIdentity, type PeerCertificate, rootCertificates } from 'node:tls';
 import { GridseamError } from '@gridseam/model';
 import { emitSep } from '../codec/index.ts';
+import { lfdiEquals, lfdiFromCertificate } from '../identity/lfdi.ts';
 import type { SubscriptionRecord } from './contract.ts';
 import type { ServerCore } from './core.ts';
 import { href, parsePath, type Route } from './routes.ts';
@@ -57,6 +58,8 @@ interface Delivery {
   uri: string;
   body: string;
   attempt: number;
+  /** LFDIs whose certificate proves the receiver: the subscribing EndDevice's and its aggregator's. */
+  receiverLfdis: string[];
 }
 
 interface Queue {
@@ -90,7 +93,6 @@ export class Notifier {
       ...(clientCredentials ?? {}),
       ca: [...rootCertificates, ...extraCa],
       rejectUnauthorized: options.rejectUnauthorized,
-      ...(options.checkHostname ? {} : { checkServerIdentity: () => undefined }),
     });
   }
 
@@ -189,6 +191,7 @@ export class Notifier {
       uri: subscription.notificationURI,
       body,
       attempt: 0,
+      receiverLfdis: [owner.lfdi, ...(owner.aggregatorLfdi === undefined ? [] : [owner.aggregatorLfdi])],
     };
     let queue = this.#queues.get(subscription.id);
     if (queue === undefined) {
@@ -294,7 +297,11 @@ export class Notifier {
         lookup: this.#guardedLookup,
       };
       const request = secure
-        ? httpsRequest(url, { ...requestOptions, agent: this.#httpsAgent })
+        ? httpsRequest(url, {
+            ...requestOptions,
+            agent: this.#httpsAgent,
+            checkServerIdentity: (hostname, certificate) => this.#receiverIdentity(delivery, hostname, certificate),
+          })
         : httpRequest(url, { ...requestOptions, agent: this.#httpAgent });
       request.setTimeout(options.timeoutMs, () => request.destroy(new Error('notification timed out')));
       request.on('response', (response) => {
@@ -310,6 +317,21 @@ export class Notifier {
       );
       request.end(body);
     });
+  }
+
+  /**
+   * The receiver is the subscriber when its certificate (already chained to a trusted CA) carries the
+   * subscriber's LFDI (IEEE 2030.5 §6.11: device identity is the certificate's LFDI, and device
+   * certificates name no host). Otherwise, with checkHostname, the host name must match as for any
+   * HTTPS server (a relay with a public name); without it, the chain alone is enough.
+   */
+  #receiverIdentity(delivery: Delivery, hostname: string, certificate: PeerCertificate): Error | undefined {
+    const raw = certificate.raw;
+    if (raw !== undefined && raw.length > 0) {
+      const lfdi = lfdiFromCertificate(raw);
+      if (delivery.receiverLfdis.some((expected) => lfdiEquals(expected, lfdi))) return undefined;
+    }
+    return this.core.options.notifications.checkHostname ? checkServerIdentity(hostname, certificate) : undefined;
   }
 
   /** DNS lookup that refuses forbidden addresses (so a name cannot point the server at loopback or metadata). */

@@ -33,12 +33,13 @@ interface Receiver {
   close(): Promise<void>;
 }
 
-async function startReceiver(pki: TestPki): Promise<Receiver> {
+/** An HTTPS receiver; by default it presents the server certificate, `credential` another one of the PKI. */
+async function startReceiver(pki: TestPki, credential?: { keyPem: string; certificatePem: string }): Promise<Receiver> {
   const state = { received: [] as Received[], failNext: 0, refused: 0 };
   const server: Server = createServer(
     {
-      key: pki.server.keyPem,
-      cert: pki.server.certificatePem,
+      key: (credential ?? pki.server).keyPem,
+      cert: (credential ?? pki.server).certificatePem,
       ca: pki.ca.certificatePem,
       requestCert: true,
       rejectUnauthorized: true,
@@ -244,5 +245,45 @@ describe('notificationURI safety (loopback not allowed)', () => {
       subscription(resource, 'https://notify.example.com/n'),
     );
     assert.equal(ok.status, 201);
+  });
+});
+
+describe('the receiver proves the subscriber by its certificate LFDI (host names checked otherwise)', () => {
+  let env: TestServer;
+  let own: Receiver;
+  let impostor: Receiver;
+  let deviceId: number;
+
+  before(async () => {
+    // checkHostname stays at its default (true); 127.0.0.1 is in no device certificate.
+    env = await startServer({
+      notifications: { allowLoopback: true, retry: { attempts: 2, initialDelayMs: 10, maxDelayMs: 50 } },
+    });
+    own = await startReceiver(env.pki, identity(env.pki, 'device-1'));
+    impostor = await startReceiver(env.pki, identity(env.pki, 'device-2'));
+    deviceId = (await env.server.admin.registerEndDevice({ lfdi: identity(env.pki, 'device-1').lfdi })).id;
+    await env.server.admin.createProgram({ id: 'doe', description: 'doe', primacy: 1 });
+  });
+  after(async () => {
+    await env.close();
+    await own.close();
+    await impostor.close();
+  });
+
+  test("a receiver with the subscriber's own certificate gets it; one with another device's does not", async () => {
+    const client = env.client('device-1');
+    const resource = `/edev/${deviceId}/derp/doe/derc`;
+    for (const receiver of [own, impostor]) {
+      const created = await client.send('POST', `/edev/${deviceId}/sub`, subscription(resource, `${receiver.url}/n`));
+      assert.equal(created.status, 201, created.body);
+    }
+    await env.server.admin.createControl({ programId: 'doe', duration: 600, base: { opModExpLimW: watts(0) } });
+    await env.server.drainNotifications();
+    assert.equal(own.received.length, 1, 'the device-1 receiver proved device-1');
+    assert.equal(
+      impostor.received.length,
+      0,
+      'a device-2 certificate at 127.0.0.1 proves neither device-1 nor the host',
+    );
   });
 });
