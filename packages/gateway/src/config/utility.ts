@@ -77,6 +77,11 @@ export const Ieee2030_5Section = Type.Object(
     nmi: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{1,32}$' })),
     /** IANA Private Enterprise Number, written into mirror mRIDs. */
     pen: Type.Integer({ minimum: 0, maximum: 4294967295, default: 0 }),
+    /**
+     * Registration model (CSIP IG §6.1): out-of-band (default; the utility registers our EndDevices, e.g.
+     * Energy Queensland) or in-band (POST an EndDevice the list lacks).
+     */
+    registration: Type.Enum(['out-of-band', 'in-band'], { default: 'out-of-band' }),
     /** Registration PIN to verify (with its check digit). */
     pin: Type.Optional(Type.Integer({ minimum: 0, maximum: 999999 })),
     /** direct mode: the site the gateway's EndDevice stands for. */

@@ -204,6 +204,7 @@ class Ieee2030_5SeamImpl implements Ieee2030_5Seam {
         tls: { cert, key, ca, timeoutMs: config.timeoutMs },
         lfdi: ownLfdi,
         ...(config.mode === 'aggregator' ? { endDeviceLfdis: [...this.#sites.keys()] } : {}),
+        registration: config.registration,
         ...(config.pin === undefined ? {} : { pin: config.pin }),
         ...(config.nmi === undefined ? {} : { connectionPointId: config.nmi }),
         minPollSeconds: config.minPollSeconds,

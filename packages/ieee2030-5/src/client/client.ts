@@ -74,6 +74,8 @@ export interface SepClientOptions {
   lfdi?: string;
   /** Aggregator mode: the EndDevices to manage (default every EndDevice with an FSA list). */
   endDeviceLfdis?: readonly string[];
+  /** Registration model: 'out-of-band' (default) or 'in-band' (POST our EndDevices when the list lacks them). */
+  registration?: 'out-of-band' | 'in-band';
   /** Registration PIN to verify. */
   pin?: number;
   /** CSIP-AUS NMI to PUT on each EndDevice's ConnectionPoint. */
@@ -353,6 +355,7 @@ class SepClientImpl implements SepClient {
       ...(options.pin === undefined ? {} : { pin: options.pin }),
       ...(options.connectionPointId === undefined ? {} : { connectionPointId: options.connectionPointId }),
       ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
+      ...(options.registration === undefined ? {} : { registration: options.registration }),
       ...(options.minPollSeconds === undefined ? {} : { minPollSeconds: options.minPollSeconds }),
       ...(options.maxPollSeconds === undefined ? {} : { maxPollSeconds: options.maxPollSeconds }),
     });

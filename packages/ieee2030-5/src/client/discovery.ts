@@ -11,6 +11,7 @@
  * reported, so one bad link never empties the schedule.
  */
 import { GridseamError } from '@gridseam/model';
+import { sfdiFromLfdi } from '../identity/lfdi.ts';
 import { SCHEMA_DEFAULTS } from '../resources/enums.ts';
 import type {
   ConnectionPoint,
@@ -46,6 +47,12 @@ export interface DiscoveryOptions {
   pin?: number;
   /** CSIP-AUS NMI PUT to each EndDevice's ConnectionPoint when it differs. */
   connectionPointId?: string;
+  /**
+   * Registration model (CSIP IG §6.1.3/6.1.4): 'out-of-band' (default) — the utility registers our
+   * EndDevices; 'in-band' — an EndDevice the list lacks is POSTed to the EndDeviceList (our own in
+   * direct mode, each of `endDeviceLfdis` in aggregator mode), then read back from the list.
+   */
+  registration?: 'out-of-band' | 'in-band';
   /** `l` when paging lists. Default 10. */
   pageSize?: number;
   /** Clamp of every pollRate, seconds. Defaults 5 and 86400. */
@@ -140,6 +147,8 @@ export class ResourcePoller {
   /** EndDevice hrefs whose ConnectionPoint already holds our NMI. */
   readonly #connectionPointsDone = new Set<string>();
   #touched = new Set<string>();
+  /** LFDI -> when in-band registration was last tried (epoch s). */
+  readonly #registrationTried = new Map<string, number>();
   #failures: GridseamError[] = [];
   #requests = 0;
   #now = 0;
@@ -255,7 +264,14 @@ export class ResourcePoller {
 
     const edevListHref = hrefOf(dcap.EndDeviceListLink);
     if (edevListHref !== undefined) {
-      const list = await this.#list(edevListHref, 'EndDeviceList', dcapRate);
+      let list = await this.#list(edevListHref, 'EndDeviceList', dcapRate);
+      if (
+        list !== undefined &&
+        (await this.#registerMissing(edevListHref, list.items as unknown as EndDevice[], dcapRate))
+      ) {
+        this.invalidate(edevListHref);
+        list = await this.#list(edevListHref, 'EndDeviceList', dcapRate);
+      }
       if (list !== undefined) {
         const listRate = this.#rate(list.first.pollRate, dcapRate);
         this.#setRate(edevListHref, listRate);
@@ -279,6 +295,33 @@ export class ResourcePoller {
     result.nextDueAt = Number.isFinite(nextDueAt) ? Math.max(now + 1, nextDueAt) : now + dcapRate;
     result.requests = this.#requests;
     return result;
+  }
+
+  /**
+   * In-band registration: POSTs an EndDevice (sFDI, lFDI, changedTime; IEEE 2030.5 §6.11.3 and CSIP
+   * IG §6.1.4) for every LFDI we stand for that the list lacks. A refusal (403 in the out-of-band
+   * model) is reported as a failure and tried again after the DeviceCapability's pollRate.
+   * Returns whether anything was registered.
+   */
+  async #registerMissing(listHref: string, listed: EndDevice[], retryAfter: number): Promise<boolean> {
+    if (this.#options.registration !== 'in-band') return false;
+    const present = new Set(listed.map((device) => (device.lFDI ?? '').toLowerCase()));
+    const ours = this.#options.mode === 'direct' ? [this.#options.lfdi] : [...(this.#options.endDeviceLfdis ?? [])];
+    let registered = false;
+    for (const lfdi of ours.map((value) => value.toLowerCase())) {
+      if (present.has(lfdi)) continue;
+      const triedAt = this.#registrationTried.get(lfdi);
+      if (triedAt !== undefined && this.#now < triedAt + retryAfter) continue;
+      this.#registrationTried.set(lfdi, this.#now);
+      try {
+        this.#requests++;
+        await this.#http.post(listHref, 'EndDevice', { lFDI: lfdi, sFDI: sfdiFromLfdi(lfdi), changedTime: this.#now });
+        registered = true;
+      } catch (error) {
+        this.#failures.push(asError(error));
+      }
+    }
+    return registered;
   }
 
   #setRate(href: string, pollRate: number): void {
