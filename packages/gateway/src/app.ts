@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { buildApi } from './api/server.ts';
 import { openBus } from './bus/index.ts';
 import type { Bus } from './bus/types.ts';
+import { controlEngineOptions } from './config/control.ts';
 import { resolveApiTokens } from './config/index.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { seedFleet } from './config/seed.ts';
@@ -41,7 +42,7 @@ export interface StartGatewayOptions {
   retentionIntervalMs?: number;
   /** Pause in telemetry deliveries that commits the writer's buffer; default TELEMETRY_IDLE_FLUSH_MS. */
   telemetryIdleFlushMs?: number;
-  /** The control engine's period, ms; default DEFAULT_CONTROL_PERIOD_MS (60 s). */
+  /** The control engine's period, ms; overrides the config's control.periodSeconds (tests). */
   controlPeriodMs?: number;
 }
 
@@ -235,6 +236,9 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       store,
       bus,
       logger: logger.child({ component: 'control' }),
+      ...controlEngineOptions(config.control),
+      // Without control.staleAfterSeconds, telemetry freshness follows each polled device's interval.
+      pollIntervalMs: (deviceId: string) => edge?.scheduler.status(deviceId)?.pollIntervalMs,
       ...(options.now ? { clock: { ...systemClock, now: options.now } } : {}),
       ...(options.controlPeriodMs !== undefined ? { periodMs: options.controlPeriodMs } : {}),
     });

@@ -1,3 +1,9 @@
+export {
+  ControlSection,
+  controlEngineOptions,
+  DEFAULT_CONTROL_PERIOD_S,
+  DEFAULT_SETPOINT_MARGIN_S,
+} from './control.ts';
 export { type ConfigIssue, keyPathOf } from './issues.ts';
 export { type LoadedConfig, loadConfig, MAX_ALIAS_COUNT, MAX_CONFIG_BYTES, parseConfig } from './load.ts';
 export * from './schema.ts';

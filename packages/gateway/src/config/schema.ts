@@ -1,5 +1,6 @@
 import { Device, Group, Id, Site } from '@gridseam/model';
 import Type, { type Static, type TSchema } from 'typebox';
+import { ControlSection } from './control.ts';
 import { SunSpecSection } from './sunspec.ts';
 import { UtilitySection } from './utility.ts';
 
@@ -142,6 +143,8 @@ export function buildConfigSchema<S extends TSchema, D extends TSchema, G extend
       sunspec: Type.Optional(SunSpecSection),
       /** Utility protocols the gateway speaks as a client (see utility.ts); absent: none. */
       utility: Type.Optional(UtilitySection),
+      /** The control engine's period, setpoint margin and telemetry freshness (see control.ts); absent: defaults. */
+      control: Type.Optional(ControlSection),
     },
     { additionalProperties: false },
   );

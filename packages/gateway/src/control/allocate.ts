@@ -12,8 +12,9 @@
  * - PV inverter (needs generationLimit): curtailable from its available power down to 0;
  * - controllable load (loadLimit, or evChargingLimit for an EV charger): consumption reducible to 0;
  * - anything else online counts at its baseline and is not controlled.
- * An unknown limit is 0 headroom, never unlimited. Offline devices and devices with malformed data
- * are excluded (they take no share, which goes to the others); meters are never allocated.
+ * An unknown limit is 0 headroom, never unlimited. Offline devices, devices whose telemetry is stale
+ * (the caller decides what stale means) and devices with malformed data are excluded (they take no
+ * share, which goes to the others); meters are never allocated, and a stale meter counts as absent.
  *
  * The target bounds the summed output: sum in [low, high]. When the baseline sum is above `high`
  * the excess is removed tier by tier, storage charging first and PV curtailment only after it
@@ -61,14 +62,16 @@ const ROLE_NAMES: readonly DeviceRole[] = ['fixed', 'storage', 'hybrid', 'pv', '
 
 const EXCLUDED_NONE = 0;
 const EXCLUDED_OFFLINE = 1;
-const EXCLUDED_INVALID = 2;
-const EXCLUDED_METER = 3;
+const EXCLUDED_STALE = 2;
+const EXCLUDED_INVALID = 3;
+const EXCLUDED_METER = 4;
 /** Counted at its baseline, but not controlled. */
-const UNCONTROLLED_NO_SOC = 4;
-const UNCONTROLLED_NO_CONTROL = 5;
+const UNCONTROLLED_NO_SOC = 5;
+const UNCONTROLLED_NO_CONTROL = 6;
 const EXCLUSION_NAMES: readonly (ExclusionReason | undefined)[] = [
   undefined,
   'offline',
+  'stale',
   'invalid-data',
   'meter',
   'no-soc',
@@ -87,7 +90,7 @@ const KIND_EV_CHARGING_LIMIT = 4;
 export interface PreparedFleet {
   count: number;
   role: Uint8Array;
-  /** 0 included and controllable; see EXCLUSION codes (1..3 take no share; 4, 5 count at baseline). */
+  /** 0 included and controllable; see EXCLUSION codes (1..4 take no share; 5, 6 count at baseline). */
   status: Uint8Array;
   setpointKind: Uint8Array;
   baseline: Float64Array;
@@ -207,6 +210,11 @@ export function prepareFleet(devices: readonly AllocatableDevice[], lifetimeMs: 
     }
     if (d.online !== true) {
       status[i] = EXCLUDED_OFFLINE;
+      continue;
+    }
+    if (d.stale === true) {
+      // Its readings are too old to plan with: no share (its output stays inside the metered load).
+      status[i] = EXCLUDED_STALE;
       continue;
     }
     const problem = deviceProblem(d);
@@ -428,6 +436,7 @@ function summarise(
 ): AllocationSummary {
   const excluded: Record<ExclusionReason, number> = {
     offline: 0,
+    stale: 0,
     'invalid-data': 0,
     'no-soc': 0,
     meter: 0,
@@ -463,9 +472,11 @@ function summarise(
       reason += `; short ${watts(shortfallW)}: ${ran} exhausted`;
     }
   }
-  const out = excluded.offline + excluded['invalid-data'];
-  if (out > 0)
-    reason += `; ${out} device(s) excluded (offline ${excluded.offline}, invalid ${excluded['invalid-data']}), their share re-allocated`;
+  const out = excluded.offline + excluded.stale + excluded['invalid-data'];
+  if (out > 0) {
+    const stale = excluded.stale > 0 ? `, stale ${excluded.stale}` : '';
+    reason += `; ${out} device(s) excluded (offline ${excluded.offline}${stale}, invalid ${excluded['invalid-data']}), their share re-allocated`;
+  }
   return {
     lowW,
     highW,
@@ -644,8 +655,14 @@ export function allocateSite(
     meter.powerW = meterW;
   } else {
     const meters = devices.filter(
-      (d) => d.class === 'meter' && d.online === true && typeof d.powerW === 'number' && Number.isFinite(d.powerW),
+      (d) =>
+        d.class === 'meter' &&
+        d.online === true &&
+        d.stale !== true &&
+        typeof d.powerW === 'number' &&
+        Number.isFinite(d.powerW),
     );
+    const staleMeters = devices.filter((d) => d.class === 'meter' && d.online === true && d.stale === true).length;
     const only = meters[0];
     if (meters.length === 1 && only !== undefined) {
       meterW = only.powerW!;
@@ -654,6 +671,8 @@ export function allocateSite(
       meter.powerW = meterW;
     } else if (meters.length > 1) {
       meter.note = `${meters.length} online meters and no siteMeterW: site load taken as 0`;
+    } else if (staleMeters > 0) {
+      meter.note = 'site meter telemetry stale: site load taken as 0 (import is under-estimated)';
     } else {
       meter.note = 'no online site meter: site load taken as 0 (import is under-estimated)';
     }
@@ -703,6 +722,8 @@ export function allocateSite(
 /** Present state of a device that allocation needs besides its canonical description. */
 export interface DeviceState {
   online: boolean;
+  /** Telemetry too old to plan with (see AllocatableDevice.stale). */
+  stale?: boolean;
   powerW?: number;
   socPct?: number;
   availablePvW?: number;
@@ -722,6 +743,7 @@ export function allocatableFromDevice(device: Device, state: DeviceState): Alloc
     online: state.online && device.enabled,
     controls: capabilities.controls,
   };
+  if (state.stale === true) result.stale = true;
   const maxW = capabilities.ratings?.maxW;
   if (maxW !== undefined) result.maxW = maxW;
   if (storage !== undefined) {

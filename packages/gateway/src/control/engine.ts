@@ -5,8 +5,9 @@
  *
  * Inputs: program events (loaded from the store at start, then the bus topic 'program.event', and
  * `submitEvent` for in-process sources such as the 2030.5 client), Program.defaultControls for
- * enrolled sites and devices, operator overrides (`operatorOverride`: primacy 0, always expiring)
- * and operator manual setpoints (registry.submitSetpoint; seen on the bus topic 'command' and kept
+ * enrolled sites and devices, operator overrides (`operatorOverride`: primacy 0, always expiring;
+ * persisted in store.documents under `overrideNamespace`, loaded again at start without the ones
+ * that ended meanwhile) and operator manual setpoints (registry.submitSetpoint; seen on the bus topic 'command' and kept
  * by arbitration as device-scope operator intents so the engine never writes over them).
  *
  * Each tick (every control period, at the next window start or end, and on every change when
@@ -30,7 +31,27 @@
  *    1), a release write is sent; fixedW has none and lapses at its expiry;
  * 4. offline devices ('device.state' online false) and failing ones (their last command failed
  *    or expired: held out for period x 2^(n-1), at most 10 periods) are excluded, so their share
- *    goes to the others on the next tick.
+ *    goes to the others on the next tick;
+ * 5. telemetry counts only while fresh (the decision, and why):
+ *    - a reading older than the freshness limit is dropped: `staleAfterMs` when configured, else
+ *      3 poll intervals of the device (at least 15 s: a poll's jitter plus the telemetry writer's
+ *      flush) when the edge knows its interval, else 5 min. A device whose key reading (SoC for
+ *      storage, active power otherwise) was dropped is 'stale' and treated like an offline one:
+ *      no SoC-dependent setpoint, no headroom share (its share goes to the others, its output
+ *      stays inside the metered site load); a stale site meter counts as absent (site load 0,
+ *      which over-estimates export: safe for an export limit);
+ *    - after a start, and so after a kill -9 and restart mid-event, a storage device's readings
+ *      count only if taken at or after the engine's start. A battery setpoint is SoC-dependent,
+ *      and a reading from before the restart may be minutes old and taken under commands this
+ *      engine no longer tracks; the battery gets no setpoint until its first post-start SoC is in
+ *      the store (it keeps the previous command until that expires, then falls back by itself).
+ *      Limits are not held back: a PV cap or a load limit is safe whatever the batteries do, so the
+ *      first tick re-applies an active export limit from the freshest PV and meter readings
+ *      within the freshness limit. During the first period after the start, while a device waits
+ *      for fresh telemetry, the engine re-evaluates every 5 s rather than once a period, so the
+ *      batteries join within seconds of their first fresh reading; a device still without one
+ *      after that period stays excluded as stale. Each decision record names the excluded
+ *      devices with the reason ('stale: ...' or 'awaiting ... newer than the engine start').
  *
  * Observability: the latest decision per (scope, type) with winner, ranked losers and reasons,
  * the allocation summary (met, shortfall, exclusions) and the delivery (`decisions()`); a changed
@@ -99,6 +120,18 @@ const WATT_KINDS: ReadonlySet<SetpointKind> = new Set([
   'evChargingLimit',
 ]);
 const SITE_TARGET_TYPES: ReadonlySet<ControlType> = new Set(['exportLimit', 'importLimit', 'fixedW']);
+/** Telemetry older than this is stale when the device's poll interval is unknown, ms (5 min). */
+export const DEFAULT_STALE_AFTER_MS = 300_000;
+/** With a known poll interval, telemetry is stale after this many intervals... */
+export const STALE_AFTER_POLL_INTERVALS = 3;
+/** ...but never sooner than this, ms: a poll's jitter plus the telemetry writer's flush. */
+export const MIN_STALE_AFTER_MS = 15_000;
+/** In the first period after the start, while a device waits for fresh telemetry, re-evaluate this often, ms. */
+export const FRESH_TELEMETRY_RECHECK_MS = 5_000;
+/** Where operator overrides are kept in store.documents (one document per override, by id). */
+export const DEFAULT_OVERRIDE_NAMESPACE = 'control-overrides';
+/** Classes whose setpoints depend on the state of charge: their telemetry must be newer than the engine's start. */
+const SOC_CLASSES: ReadonlySet<string> = new Set(['battery', 'hybrid-inverter']);
 
 export interface ControlEngineOptions {
   store: Store;
@@ -113,6 +146,16 @@ export interface ControlEngineOptions {
   /** Tick by itself (period, window edges, changes). Default true; tests drive `tick()`. */
   autoTick?: boolean;
   newId?: () => string;
+  /**
+   * Telemetry older than this is stale, ms, for every device. Default: STALE_AFTER_POLL_INTERVALS
+   * poll intervals (at least MIN_STALE_AFTER_MS) when `pollIntervalMs` knows the device, else
+   * DEFAULT_STALE_AFTER_MS.
+   */
+  staleAfterMs?: number;
+  /** A device's poll interval, ms, when the edge polls it (undefined when unknown). */
+  pollIntervalMs?: (deviceId: string) => number | undefined;
+  /** The store.documents namespace of persisted operator overrides (default 'control-overrides'). */
+  overrideNamespace?: string;
 }
 
 export interface CommandCounts {
@@ -299,10 +342,14 @@ function scopeKey(scope: ControlScope): string {
   return `${scope.kind}:${scope.id}`;
 }
 
-/** Rounds a delivered value: limits down to whole watts (never above the plan), fixedW to the nearest watt. */
+/**
+ * Rounds a delivered value to whole watts: limits down (never above the plan), fixedW toward zero,
+ * so a setpoint planned at a power or SoC limit never passes it by rounding (0 is always within a
+ * storage device's range).
+ */
 function deliveredValue(kind: SetpointKind, value: number): number {
   if (!WATT_KINDS.has(kind)) return value;
-  if (kind === 'fixedW') return Math.round(value);
+  if (kind === 'fixedW') return Math.trunc(value) + 0;
   return Math.max(0, Math.floor(value + 1e-9));
 }
 
@@ -345,7 +392,17 @@ export class ControlEngine {
   readonly #manual = new Map<string, ControlIntent>();
   readonly #online = new Map<string, boolean>();
   readonly #failing = new Map<string, { count: number; until: number }>();
-  readonly #telemetry = new Map<string, Map<string, number>>();
+  /** Latest total readings per device and measurand, read once per tick. */
+  readonly #telemetry = new Map<string, Map<string, { value: number; ts: number }>>();
+  /** Devices left out this tick for stale telemetry, and why (for the decision records). */
+  readonly #staleReasons = new Map<string, string>();
+  /** Set by a tick that left a device out for stale telemetry. */
+  #awaitingFresh = false;
+  /** When start() ran; readings of SoC-dependent devices before it do not count. */
+  #startedAt: number | undefined;
+  readonly #staleAfterMs: number | undefined;
+  readonly #pollIntervalOf: ((deviceId: string) => number | undefined) | undefined;
+  readonly #overrideNamespace: string;
   /** PV output last seen while not curtailed by the engine, W. */
   readonly #pvAvailable = new Map<string, number>();
 
@@ -379,18 +436,34 @@ export class ControlEngine {
     this.#newId = options.newId ?? randomUUID;
     this.periodMs = options.periodMs ?? DEFAULT_CONTROL_PERIOD_MS;
     this.marginMs = options.marginMs ?? DEFAULT_MARGIN_MS;
+    this.#staleAfterMs = options.staleAfterMs;
+    this.#pollIntervalOf = options.pollIntervalMs;
+    this.#overrideNamespace = options.overrideNamespace ?? DEFAULT_OVERRIDE_NAMESPACE;
     if (!Number.isFinite(this.periodMs) || this.periodMs <= 0)
       throw new GridseamError('GW_ERR_CONFIG', 'control period must be a positive number of ms');
     if (!Number.isFinite(this.marginMs) || this.marginMs < 0)
       throw new GridseamError('GW_ERR_CONFIG', 'control margin must be a non-negative number of ms');
+    if (this.#staleAfterMs !== undefined && !(Number.isFinite(this.#staleAfterMs) && this.#staleAfterMs > 0))
+      throw new GridseamError('GW_ERR_CONFIG', 'control staleAfterMs must be a positive number of ms');
+  }
+
+  /** The freshness limit of a device's telemetry, ms (see the header, point 5). */
+  staleAfterMs(deviceId: string): number {
+    if (this.#staleAfterMs !== undefined) return this.#staleAfterMs;
+    const interval = this.#pollIntervalOf?.(deviceId);
+    if (interval !== undefined && Number.isFinite(interval) && interval > 0)
+      return Math.max(MIN_STALE_AFTER_MS, STALE_AFTER_POLL_INTERVALS * interval);
+    return DEFAULT_STALE_AFTER_MS;
   }
 
   // ------------------------------------------------------------------ life cycle
 
-  /** Loads live events, subscribes to the bus and (with autoTick) ticks at once. */
+  /** Loads operator overrides and live events, subscribes to the bus and (with autoTick) ticks at once. */
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
+    this.#startedAt = this.#clock.now();
+    await this.#loadOverrides(this.#startedAt);
     for (const status of LIVE_EVENT_STATUSES) {
       const events = await listAll((page) => this.#store.events.list({ ...page, status }));
       for (const event of events) this.#events.set(event.id, event);
@@ -508,6 +581,8 @@ export class ControlEngine {
           ? await this.#store.groups.get(intent.scope.id)
           : await this.#store.devices.get(intent.scope.id);
     if (!exists) throw new GridseamError('GW_ERR_NOT_FOUND', `${intent.scope.kind} ${intent.scope.id} not found`);
+    // Persisted before it is audited and applied: an override the operator was told about survives a restart.
+    await this.#store.documents.write(this.#overrideNamespace, [{ id: intent.id, doc: intent }]);
     await this.#store.audit.append(
       this.#audit(actor, 'control.override', 'control', decisionKey(intent.scope, intent.type), {
         overrideId: intent.id,
@@ -525,6 +600,7 @@ export class ControlEngine {
   async cancelOverride(id: string, actor: string): Promise<void> {
     const intent = this.#overrides.get(id);
     if (!intent) throw new GridseamError('GW_ERR_NOT_FOUND', `override ${id} not found`);
+    await this.#store.documents.write(this.#overrideNamespace, [{ id, doc: null }]);
     this.#overrides.delete(id);
     await this.#store.audit.append(
       this.#audit(actor, 'control.override.cancel', 'control', decisionKey(intent.scope, intent.type), {
@@ -532,6 +608,38 @@ export class ControlEngine {
       }),
     );
     this.#schedule(this.#clock.now());
+  }
+
+  /**
+   * The persisted overrides that have not ended: each is checked as arbitration checks an intent
+   * (a document that is not a usable operator intent with an end is skipped and logged); ended
+   * ones are deleted from the store.
+   */
+  async #loadOverrides(now: number): Promise<void> {
+    const ended: string[] = [];
+    for (const { id, doc } of await this.#store.documents.list(this.#overrideNamespace)) {
+      const problems = intentProblems(doc);
+      const intent = doc as ControlIntent;
+      if (problems.length > 0 || intent.source !== 'operator' || intent.window.end === undefined || intent.id !== id) {
+        this.#logger?.warn({ id, problems }, 'persisted operator override skipped: not a usable override');
+        continue;
+      }
+      if (intent.window.end <= now) ended.push(id);
+      else this.#overrides.set(id, intent);
+    }
+    if (ended.length > 0) await this.#forgetOverrides(ended);
+  }
+
+  /** Deletes ended overrides from the store; a failure is logged (they are dropped again at the next start). */
+  async #forgetOverrides(ids: readonly string[]): Promise<void> {
+    try {
+      await this.#store.documents.write(
+        this.#overrideNamespace,
+        ids.map((id) => ({ id, doc: null })),
+      );
+    } catch (error) {
+      this.#logger?.warn({ ids, error: errorSummary(error) }, 'ended operator overrides not deleted from the store');
+    }
   }
 
   /** Overrides not yet ended. */
@@ -634,6 +742,8 @@ export class ControlEngine {
     };
     if (this.#closed) return report;
     this.#telemetry.clear();
+    this.#staleReasons.clear();
+    this.#awaitingFresh = false;
 
     // 1. intents and arbitration
     const programs = await listAll((page) => this.#store.programs.list(page));
@@ -642,9 +752,13 @@ export class ControlEngine {
     for (const event of this.#events.values()) intents.push(...eventIntents(event, enrolments, now));
     for (const program of programs) intents.push(...defaultIntents(program, enrolments, now));
     // An ended override stays one more period, so the decision shows it as expired.
+    const endedOverrides: string[] = [];
     for (const [id, intent] of this.#overrides)
-      if (intent.window.end !== undefined && intent.window.end + this.periodMs <= now) this.#overrides.delete(id);
-      else intents.push(intent);
+      if (intent.window.end !== undefined && intent.window.end + this.periodMs <= now) {
+        this.#overrides.delete(id);
+        endedOverrides.push(id);
+      } else intents.push(intent);
+    if (endedOverrides.length > 0) await this.#forgetOverrides(endedOverrides);
     for (const [id, intent] of this.#manual)
       if (intent.window.end !== undefined && intent.window.end <= now) this.#manual.delete(id);
       else intents.push(intent);
@@ -699,7 +813,12 @@ export class ControlEngine {
     this.#emitOutcomes(now);
     for (const record of records.values()) report.skipped += record.delivery.skipped.length;
 
-    const next = Math.min(now + this.periodMs, result.nextChangeAt ?? Number.POSITIVE_INFINITY);
+    // In the first period after the start, a device waiting for fresh telemetry is looked at again soon.
+    const recheck =
+      this.#awaitingFresh && this.#startedAt !== undefined && now < this.#startedAt + this.periodMs
+        ? now + Math.min(this.periodMs, FRESH_TELEMETRY_RECHECK_MS)
+        : Number.POSITIVE_INFINITY;
+    const next = Math.min(now + this.periodMs, result.nextChangeAt ?? Number.POSITIVE_INFINITY, recheck);
     report.nextTickAt = next;
     this.#schedule(next);
     return report;
@@ -823,28 +942,71 @@ export class ControlEngine {
     return want;
   }
 
-  /** Latest total readings of a device from the store, read once per tick. */
-  async #readings(deviceId: string): Promise<Map<string, number>> {
+  /** Latest total readings of a device from the store with their instants, read once per tick. */
+  async #latest(deviceId: string): Promise<Map<string, { value: number; ts: number }>> {
     let values = this.#telemetry.get(deviceId);
     if (values) return values;
     values = new Map();
     for (const reading of await this.#store.telemetry.latest(deviceId))
       if (reading.phase === undefined && typeof reading.value === 'number' && reading.quality !== 'invalid')
-        values.set(reading.measurand, reading.value);
+        values.set(reading.measurand, { value: reading.value, ts: reading.ts });
     this.#telemetry.set(deviceId, values);
     return values;
   }
 
+  /**
+   * The readings of a device that are fresh at `now` (header, point 5): not older than its
+   * freshness limit and, when `sinceStart`, not taken before the engine started. `staleReason` is
+   * set when the device's key reading exists but does not count.
+   */
+  async #freshReadings(
+    deviceId: string,
+    keyMeasurand: string,
+    sinceStart: boolean,
+    now: number,
+  ): Promise<{ values: Map<string, number>; staleReason?: string }> {
+    const limit = this.staleAfterMs(deviceId);
+    const startedAt = sinceStart ? this.#startedAt : undefined;
+    const values = new Map<string, number>();
+    let staleReason: string | undefined;
+    for (const [measurand, { value, ts }] of await this.#latest(deviceId)) {
+      const tooOld = ts < now - limit;
+      const beforeStart = startedAt !== undefined && ts < startedAt;
+      if (!tooOld && !beforeStart) {
+        values.set(measurand, value);
+        continue;
+      }
+      if (measurand !== keyMeasurand) continue;
+      const ageS = Math.round((now - ts) / 1000);
+      staleReason = tooOld
+        ? `stale: last ${measurand} ${ageS} s old (limit ${Math.round(limit / 1000)} s)`
+        : `stale: awaiting ${measurand} newer than the engine start (last one ${ageS} s old)`;
+    }
+    return staleReason === undefined ? { values } : { values, staleReason };
+  }
+
   /** A device as the allocators see it: capabilities, telemetry, health and pins. */
   async #allocatable(device: Device, desired: Map<string, Desired>, now: number): Promise<AllocatableDevice> {
-    const readings = await this.#readings(device.id);
+    const socDependent = SOC_CLASSES.has(device.class);
+    const fresh = await this.#freshReadings(
+      device.id,
+      socDependent ? 'stateOfCharge' : 'activePower',
+      socDependent,
+      now,
+    );
+    const readings = fresh.values;
     const state = this.#isOnline(device.id, now);
+    if (fresh.staleReason !== undefined && state.online && device.enabled) {
+      this.#staleReasons.set(device.id, fresh.staleReason);
+      this.#awaitingFresh = true;
+    }
     const powerW = readings.get('activePower');
     const socPct = readings.get('stateOfCharge');
     const maxChargeW = readings.get('maxChargePower');
     const maxDischargeW = readings.get('maxDischargePower');
     const allocatable = allocatableFromDevice(device, {
       online: state.online,
+      ...(fresh.staleReason !== undefined ? { stale: true } : {}),
       ...(powerW !== undefined ? { powerW } : {}),
       ...(socPct !== undefined ? { socPct } : {}),
       ...(maxChargeW !== undefined ? { maxChargeW } : {}),
@@ -889,6 +1051,8 @@ export class ControlEngine {
     for (const d of devices)
       if (d.excluded === 'offline' || d.excluded === 'invalid-data')
         excluded.push({ deviceId: d.deviceId, reason: d.problem ?? d.excluded });
+      else if (d.excluded === 'stale')
+        excluded.push({ deviceId: d.deviceId, reason: this.#staleReasons.get(d.deviceId) ?? 'stale' });
     return {
       mode,
       met: summary.met,
@@ -1065,6 +1229,13 @@ export class ControlEngine {
       }
       if (this.#isTerminal(tracked)) {
         this.#untrack(slot);
+        continue;
+      }
+      if (this.#staleReasons.has(tracked.deviceId)) {
+        // Left out for stale telemetry while its control is still in force: no new plan, and no
+        // release either (lifting a cap on a device we cannot see could break the site's limit);
+        // the command lapses at its own expiry.
+        if (tracked.expiry <= now) this.#untrack(slot);
         continue;
       }
       await this.#supersede(tracked, now, 'released: no control in force');
@@ -1579,7 +1750,7 @@ export class ControlEngine {
       const meters = await this.#store.devices.list({ siteId: record.scope.id, class: 'meter', limit: 2 });
       const meter = meters.length === 1 ? meters[0] : undefined;
       if (meter) {
-        delivered = (await this.#readings(meter.id)).get('activePower');
+        delivered = (await this.#freshReadings(meter.id, 'activePower', false, now)).values.get('activePower');
         if (delivered !== undefined) target.deliveredFrom = 'site-meter';
       }
     } else {
@@ -1587,14 +1758,14 @@ export class ControlEngine {
         record.scope.kind === 'device'
           ? [record.scope.id]
           : await this.#store.memberships.membersAt(record.scope.id, now);
-      // A device the allocation left out (offline, invalid data) delivers nothing it can be credited
-      // with: its last reading is stale, so it must not count toward the target.
+      // A device the allocation left out (offline, stale, invalid data) delivers nothing it can be
+      // credited with: its last reading is stale, so it must not count toward the target.
       const excluded = new Set(record.allocation?.excluded.map((entry) => entry.deviceId) ?? []);
       let sum = 0;
       let seen = 0;
       for (const id of ids) {
         if (excluded.has(id)) continue;
-        const power = (await this.#readings(id)).get('activePower');
+        const power = (await this.#freshReadings(id, 'activePower', false, now)).values.get('activePower');
         if (power === undefined) continue;
         sum += power;
         seen++;

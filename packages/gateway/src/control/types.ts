@@ -154,6 +154,12 @@ export interface AllocatableDevice {
   class: DeviceClass;
   /** Online and healthy: false excludes the device and re-allocates its share to the others. */
   online: boolean;
+  /**
+   * Its telemetry is too old to plan with (the engine: older than its freshness limit, or, for
+   * storage, taken before the engine started): excluded like an offline device, so it gets no
+   * SoC-dependent setpoint and its share goes to the others. A stale meter counts as absent.
+   */
+  stale?: boolean;
   /** Setpoint kinds the device's adapter can deliver (Capabilities.controls). */
   controls: readonly SetpointKind[];
   /** Inverter or nameplate rating, W (Ratings.maxW). */
@@ -188,7 +194,7 @@ export interface AllocatableDevice {
 export type DeviceRole = 'storage' | 'hybrid' | 'pv' | 'load' | 'meter' | 'fixed';
 
 /** Why a device got no share. */
-export type ExclusionReason = 'offline' | 'invalid-data' | 'no-soc' | 'meter' | 'not-controllable';
+export type ExclusionReason = 'offline' | 'stale' | 'invalid-data' | 'no-soc' | 'meter' | 'not-controllable';
 
 /** A canonical setpoint to deliver to one device (the engine adds id, source and tracking). */
 export interface SetpointRequestOut {

@@ -352,7 +352,7 @@ describe('allocateAggregate', () => {
       included: 3,
       controllable: 1,
       setpoints: 1,
-      excluded: { offline: 0, 'invalid-data': 3, 'no-soc': 1, meter: 0, 'not-controllable': 1 },
+      excluded: { offline: 0, stale: 0, 'invalid-data': 3, 'no-soc': 1, meter: 0, 'not-controllable': 1 },
     });
   });
 

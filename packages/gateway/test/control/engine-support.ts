@@ -15,7 +15,7 @@ import {
 import pino from 'pino';
 import { openBus } from '../../src/bus/index.ts';
 import type { Bus } from '../../src/bus/types.ts';
-import { ControlEngine, type EventOutcome } from '../../src/control/engine.ts';
+import { ControlEngine, type ControlEngineOptions, type EventOutcome } from '../../src/control/engine.ts';
 import type { EdgeClock } from '../../src/edge/clock.ts';
 import { CommandExecutor, directoryOf } from '../../src/edge/executor.ts';
 import { FleetRegistry } from '../../src/registry/index.ts';
@@ -81,8 +81,10 @@ export interface Loop {
   outcomes: EventOutcome[];
   clock: { t: number };
   addDevice(id: string, siteId: string, description: DeviceDescription): Promise<FakeDevice>;
-  /** Stores total readings stamped now (the engine reads the latest from the store). */
-  feed(deviceId: string, values: Record<string, number>): Promise<void>;
+  /** An adapter for a device already in the store (after a restart). */
+  attach(id: string, description: DeviceDescription): FakeDevice;
+  /** Stores total readings stamped `ts` (default now; the engine reads the latest from the store). */
+  feed(deviceId: string, values: Record<string, number>, ts?: number): Promise<void>;
   /** A tick, then every command it issued settled. */
   tick(): ReturnType<ControlEngine['tick']>;
   event(id: string, input: Partial<ProgramEvent> & Pick<ProgramEvent, 'intervals'>): ProgramEvent;
@@ -96,14 +98,28 @@ const UNITS: Record<string, string> = {
   maxDischargePower: 'W',
 };
 
-export async function loop(): Promise<Loop> {
-  const clock = { t: T0 };
+export interface LoopOptions {
+  /** A SQLite file (to restart over the same store); default ':memory:'. */
+  storePath?: string;
+  /** The clock's start; default T0. */
+  startAt?: number;
+  /** Engine options besides the store, bus, clock and ids. */
+  engine?: Pick<
+    ControlEngineOptions,
+    'staleAfterMs' | 'pollIntervalMs' | 'overrideNamespace' | 'marginMs' | 'periodMs'
+  >;
+}
+
+export async function loop(options: LoopOptions = {}): Promise<Loop> {
+  const clock = { t: options.startAt ?? T0 };
   const edgeClock: EdgeClock = { now: () => clock.t, setTimeout: () => 0, clearTimeout: () => undefined };
-  const store = await openStore({ kind: 'sqlite', path: ':memory:' }, { logger });
+  const store = await openStore({ kind: 'sqlite', path: options.storePath ?? ':memory:' }, { logger });
   await store.migrate();
   const bus = await openBus({ kind: 'memory' }, { logger });
+  // Ids stay unique across loops over one file store (a restart).
   let seq = 0;
-  const registry = new FleetRegistry({ store, bus, now: () => clock.t, newId: () => `id-${++seq}` });
+  const prefix = options.storePath === undefined ? '' : `${clock.t.toString(36)}-`;
+  const registry = new FleetRegistry({ store, bus, now: () => clock.t, newId: () => `${prefix}id-${++seq}` });
   const devices = new Map<string, FakeDevice>();
   const executor = new CommandExecutor({
     bus,
@@ -122,11 +138,17 @@ export async function loop(): Promise<Loop> {
     clock: edgeClock,
     autoTick: false,
     periodMs: 60_000,
-    newId: () => `c-${++seq}`,
+    newId: () => `${prefix}c-${++seq}`,
+    ...options.engine,
   });
   await engine.start();
   const outcomes: EventOutcome[] = [];
   engine.on('outcome', (outcome) => outcomes.push(outcome));
+  const attach = (id: string, description: DeviceDescription): FakeDevice => {
+    const device = new FakeDevice(id, description);
+    if (description.class !== 'meter') devices.set(id, device);
+    return device;
+  };
   return {
     store,
     bus,
@@ -147,14 +169,13 @@ export async function loop(): Promise<Loop> {
         },
         'test',
       );
-      const device = new FakeDevice(id, description);
-      if (description.class !== 'meter') devices.set(id, device);
-      return device;
+      return attach(id, description);
     },
-    async feed(deviceId, values) {
+    attach,
+    async feed(deviceId, values, ts = clock.t) {
       const readings = Object.entries(values).map(([measurand, value]) => ({
         deviceId,
-        ts: clock.t,
+        ts,
         measurand,
         value,
         unit: UNITS[measurand] ?? 'W',

@@ -246,10 +246,16 @@ describe('ControlEngine', () => {
     );
 
     l.clock.t += 601_000;
+    // Fresh telemetry (the readings of T0 are stale by now): the site as it was before the event.
+    await l.feed('m1', { activePower: 5000 });
+    await l.feed('pv1', { activePower: 6000 });
+    await l.feed('bat1', { activePower: 0, stateOfCharge: 50 });
+    const writes = battery.applied.length;
     await l.tick();
     const after = l.engine.decisions().find((d) => d.key === 'site:s1|exportLimit');
     assert.equal(after?.winner?.id, 'e1');
     assert.equal(after?.losers.find((x) => x.intent.id === override.id)?.code, 'expired');
+    assert.equal(battery.applied.length, writes + 1, 'the event is applied again');
     assert.equal(battery.last('fixedW'), -3000);
     assert.deepEqual(l.engine.overrides(), []);
   });
