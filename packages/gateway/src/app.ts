@@ -12,9 +12,10 @@ import { seedFleet } from './config/seed.ts';
 import { prepareStoreLocation } from './config/store-location.ts';
 import { parseUnits, type SunSpecSection, sunspecAddress } from './config/sunspec.ts';
 import { ControlEngine } from './control/engine.ts';
-import { EdgeRuntime, type EdgeSource, systemClock } from './edge/index.ts';
+import { DEFAULT_POLL_CONCURRENCY, EdgeRuntime, type EdgeSource, systemClock } from './edge/index.ts';
 import { FleetRegistry } from './registry/index.ts';
 import { type Ieee2030_5Seam, startIeee2030_5Seam } from './seams/ieee2030-5.ts';
+import { type OcppSeam, prepareOcpp } from './seams/ocpp.ts';
 import { openStore } from './store/index.ts';
 import type { Store } from './store/types.ts';
 import { startRetention, TelemetryWriter } from './telemetry/index.ts';
@@ -107,6 +108,14 @@ export function sunspecSources(section: SunSpecSection, connections: SunSpecConn
   return sources;
 }
 
+/** The env and clock options a seam takes, when the caller gave them. */
+function optionalEnvAndClock(options: StartGatewayOptions): {
+  env?: Readonly<Record<string, string | undefined>>;
+  now?: () => number;
+} {
+  return { ...(options.env ? { env: options.env } : {}), ...(options.now ? { now: options.now } : {}) };
+}
+
 export interface Gateway {
   api: FastifyInstance;
   store: Store;
@@ -120,6 +129,8 @@ export interface Gateway {
   control: ControlEngine;
   /** The IEEE 2030.5 client wired to the fleet and the engine, when the config has utility.ieee2030_5. */
   ieee2030_5: Ieee2030_5Seam | undefined;
+  /** The OCPP CSMS and its charging stations, when the config has an `ocpp` section. */
+  ocpp: OcppSeam | undefined;
   /** Where the API listens, e.g. http://127.0.0.1:8080. */
   address: string;
   /**
@@ -215,21 +226,37 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     closers.push({ name: 'retention', close: () => stopRetention() });
 
     let edge: EdgeRuntime | undefined;
+    const edgeSources: EdgeSource[] = [];
+    const edgeLogger = logger.child({ component: 'edge' });
     const sunspec = config.sunspec;
     if (sunspec && (sunspec.devices.length > 0 || sunspec.discover.length > 0)) {
-      const edgeLogger = logger.child({ component: 'edge' });
       const connections = new SunSpecConnections({ timeoutMs: sunspec.timeoutMs });
       closers.push({ name: 'sunspec connections', close: () => connections.close() });
-      const runtime = new EdgeRuntime(sunspecSources(sunspec, connections, edgeLogger), {
+      edgeSources.push(...sunspecSources(sunspec, connections, edgeLogger));
+    }
+    // OCPP stations are registered by the edge runtime before the CSMS listens (see seams/ocpp.ts).
+    const ocppLogger = logger.child({ component: 'ocpp' });
+    const ocppPrepared = config.ocpp
+      ? prepareOcpp({ config: config.ocpp, store, registry, logger: ocppLogger, ...optionalEnvAndClock(options) })
+      : undefined;
+    if (ocppPrepared) edgeSources.push(ocppPrepared.source);
+    if (edgeSources.length > 0) {
+      const runtime = new EdgeRuntime(edgeSources, {
         registry,
         store,
         bus,
         logger: edgeLogger,
-        concurrency: sunspec.concurrency,
+        concurrency: sunspec?.concurrency ?? DEFAULT_POLL_CONCURRENCY,
       });
       closers.push({ name: 'edge', close: () => runtime.close() });
       edge = runtime;
       await runtime.start();
+    }
+    let ocpp: OcppSeam | undefined;
+    if (ocppPrepared) {
+      const seam = await ocppPrepared.start();
+      ocpp = seam;
+      closers.push({ name: 'ocpp csms', close: () => seam.close() });
     }
 
     const control = new ControlEngine({
@@ -284,6 +311,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       edge,
       control,
       ieee2030_5,
+      ocpp,
       address,
       close: () => {
         closed ??= closeAll().then(() => logger.info('gateway closed'));

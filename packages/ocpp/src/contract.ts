@@ -226,9 +226,9 @@ export interface Csms {
 }
 
 export interface CsmsTlsOptions {
-  /** PEM server certificate and key. */
-  cert: string | Buffer;
-  key: string | Buffer;
+  /** PEM server certificate(s) and key(s); several when the CSMS offers both an RSA and an ECDSA certificate. */
+  cert: string | Buffer | Array<string | Buffer>;
+  key: string | Buffer | Array<string | Buffer>;
   /** PEM CA that client certificates must chain to (profile 3). */
   ca?: string | Buffer;
 }
@@ -249,4 +249,24 @@ export interface CsmsOptions {
   meterIntervalS?: number;
   callTimeoutMs?: number;
   now?: () => number;
+  /** Most stations connected at once (further ones get HTTP 503); as many again are remembered offline. Default 10,000. */
+  maxStations?: number;
+  /** Largest WebSocket message accepted, bytes (larger: the socket is closed with 1009). Default 65,536. */
+  maxPayloadBytes?: number;
+  /** stackLevel of the profiles setChargingLimit installs. Default 1. */
+  limitStackLevel?: number;
+  /** BootNotification interval answered with Pending or Rejected, seconds. Default 60. */
+  bootRetryIntervalS?: number;
+  /**
+   * A station that connects without a BootNotification on record (e.g. after a CSMS restart) is sent
+   * TriggerMessage(BootNotification) after this long, ms; 0 never. Default 5,000.
+   */
+  bootTriggerDelayMs?: number;
+  log?: CsmsLog;
+}
+
+/** Where the CSMS reports what it drops or notices (a pino logger fits). */
+export interface CsmsLog {
+  warn(message: string, fields?: Record<string, unknown>): void;
+  info?(message: string, fields?: Record<string, unknown>): void;
 }

@@ -29,6 +29,7 @@ export const RBAC_RULES: Readonly<Record<string, Access>> = {
   'GET /api/commands/:id': 'viewer',
   'GET /api/devices/:id/telemetry': 'viewer',
   'GET /api/devices/:id/telemetry/latest': 'viewer',
+  'GET /api/devices/:id/sessions': 'viewer',
 
   'GET /api/groups': 'viewer',
   'GET /api/groups/:id': 'viewer',

@@ -14,6 +14,7 @@ import { deviceRoutes } from './routes/devices.ts';
 import { eventRoutes } from './routes/events.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { resourceRoutes } from './routes/resources.ts';
+import { sessionRoutes } from './routes/sessions.ts';
 import { openApiRoute, systemRoutes } from './routes/system.ts';
 import type { ApiOptions } from './types.ts';
 
@@ -158,6 +159,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   resourceRoutes(plain, context);
   deviceRoutes(typed, context);
+  sessionRoutes(typed, context, { store: options.store });
   groupRoutes(typed, context);
   eventRoutes(typed, context);
   controlRoutes(typed, context, options.control);

@@ -117,6 +117,8 @@ function buildProgram(io: CliIo): Command {
     .description('Gridseam gateway: DER integration platform (canonical model, store, bus, operator API).')
     .version(`gridseam ${version} (node ${process.version})`, '-V, --version', 'print the version')
     .showHelpAfterError('(run gridseam --help for usage)')
+    // Program options only before a subcommand: `sim ocpp --version 1.6` is the subcommand's own.
+    .enablePositionalOptions()
     .addHelpText(
       'after',
       `

@@ -6,6 +6,7 @@ export {
 } from './control.ts';
 export { type ConfigIssue, keyPathOf } from './issues.ts';
 export { type LoadedConfig, loadConfig, MAX_ALIAS_COUNT, MAX_CONFIG_BYTES, parseConfig } from './load.ts';
+export * from './ocpp.ts';
 export * from './schema.ts';
 export { type SeedResult, seedFleet } from './seed.ts';
 export { isSqliteFile, prepareStoreLocation } from './store-location.ts';

@@ -6,6 +6,7 @@ import Type, { type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { isCollection, isPair, isScalar, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import { type ConfigIssue, issuesFromAjv, keyPathOf } from './issues.ts';
+import { ocppIssues, resolveOcppPaths } from './ocpp.ts';
 import { buildConfigSchema, FleetGroup, type GatewayConfig } from './schema.ts';
 import { sunspecIssues } from './sunspec.ts';
 import { resolveUtilityPaths, utilityIssues } from './utility.ts';
@@ -184,6 +185,7 @@ function validate(config: unknown, file: string): void {
   issues.push(...tokenIssues(config));
   issues.push(...sunspecIssues(config));
   issues.push(...utilityIssues(config));
+  issues.push(...ocppIssues(config));
   if (issues.length > 0) throw configError(file, issues);
 }
 
@@ -296,7 +298,9 @@ function tokenIssues(config: unknown): ConfigIssue[] {
 /** Relative sqlite paths are relative to the config file, not to wherever the process was started. */
 function resolvePaths(loaded: GatewayConfig, baseDir: string): GatewayConfig {
   const utility = resolveUtilityPaths(loaded.utility, baseDir);
-  const config = utility === undefined ? loaded : { ...loaded, utility };
+  const withUtility = utility === undefined ? loaded : { ...loaded, utility };
+  const ocpp = resolveOcppPaths(withUtility.ocpp, baseDir);
+  const config = ocpp === undefined ? withUtility : { ...withUtility, ocpp };
   if (config.store.kind !== 'sqlite') return config;
   const path = config.store.path;
   if (path === ':memory:' || path.startsWith('file:') || isAbsolute(path)) return config;

@@ -1,6 +1,7 @@
 import { Device, Group, Id, Site } from '@gridseam/model';
 import Type, { type Static, type TSchema } from 'typebox';
 import { ControlSection } from './control.ts';
+import { OcppSection } from './ocpp.ts';
 import { SunSpecSection } from './sunspec.ts';
 import { UtilitySection } from './utility.ts';
 
@@ -143,6 +144,8 @@ export function buildConfigSchema<S extends TSchema, D extends TSchema, G extend
       sunspec: Type.Optional(SunSpecSection),
       /** Utility protocols the gateway speaks as a client (see utility.ts); absent: none. */
       utility: Type.Optional(UtilitySection),
+      /** The OCPP CSMS and the charging stations it manages (see ocpp.ts); absent: none. */
+      ocpp: Type.Optional(OcppSection),
       /** The control engine's period, setpoint margin and telemetry freshness (see control.ts); absent: defaults. */
       control: Type.Optional(ControlSection),
     },
