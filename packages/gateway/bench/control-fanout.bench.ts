@@ -9,7 +9,9 @@
  *   engine has no command in flight.
  *
  * Each simulated device answers a write after LATENCY_MS (a timer: the time a real device takes
- * to write and read back). Prints both times and the ratio floor / engine; target >= 0.5.
+ * to write and read back). Prints both times and the ratio floor / engine; target >= 0.5, and the
+ * CPU time the engine side used (user + system, from process.cpuUsage) for issuing and for
+ * settling, per command, with the event loop's utilisation over the engine run.
  * Environment: CONTROL_BENCH_DEVICES (10000), CONTROL_BENCH_LATENCY_MS (20), CONTROL_BENCH_CONCURRENCY (64).
  */
 import type { ApplyOutcome, DeviceAdapter, DeviceDescription, Reading, Setpoint } from '@gridseam/model';
@@ -108,6 +110,8 @@ async function main(): Promise<void> {
   await executor.start();
   const engine = new ControlEngine({ store, bus, logger, autoTick: false });
   await engine.start();
+  const cpuAtStart = process.cpuUsage();
+  const loopAtStart = performance.eventLoopUtilization();
   const started = performance.now();
   await engine.submitEvent({
     id: 'fanout',
@@ -122,8 +126,11 @@ async function main(): Promise<void> {
   });
   const report = await engine.tick();
   const issuedMs = performance.now() - started;
+  const cpuIssue = process.cpuUsage(cpuAtStart);
   await engine.whenSettled();
   const engineMs = performance.now() - started;
+  const cpuTotal = process.cpuUsage(cpuAtStart);
+  const loop = performance.eventLoopUtilization(loopAtStart);
 
   let writes = 0;
   for (const adapter of adapters.values()) writes += adapter.writes;
@@ -133,6 +140,13 @@ async function main(): Promise<void> {
   console.log(`  floor (direct adapter writes): ${floorMs.toFixed(0)} ms`);
   console.log(
     `  engine (event -> ${report.issued} commands -> confirmed): ${engineMs.toFixed(0)} ms (commands issued after ${issuedMs.toFixed(0)} ms); ${confirmed} confirmed, ${writes} device writes`,
+  );
+  const cpuMs = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1000;
+  const issueCpuMs = cpuMs(cpuIssue);
+  const settleCpuMs = cpuMs(cpuTotal) - issueCpuMs;
+  const perCommandUs = (ms: number): string => ((ms * 1000) / Math.max(1, report.issued)).toFixed(0);
+  console.log(
+    `  engine CPU: issue ${issueCpuMs.toFixed(0)} ms (${perCommandUs(issueCpuMs)} us/command), settle ${settleCpuMs.toFixed(0)} ms (${perCommandUs(settleCpuMs)} us/command), total ${cpuMs(cpuTotal).toFixed(0)} ms; event loop ${(loop.utilization * 100).toFixed(0)}% busy`,
   );
   const ok = ratio >= TARGET_RATIO && confirmed === DEVICES;
   console.log(`  ratio floor/engine ${ratio.toFixed(2)} (target >= ${TARGET_RATIO}): ${ok ? 'PASS' : 'FAIL'}`);

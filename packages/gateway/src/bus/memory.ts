@@ -34,6 +34,45 @@ const MAX_QUEUED_PER_SUBSCRIPTION = 10_000;
 /** Messages kept per durable group while it has no live subscriber with room (overridable). */
 const DEFAULT_MAX_BACKLOG = 10_000;
 
+/** Nesting past which plainCopy gives up (structuredClone then copies, cycles included). */
+const PLAIN_COPY_DEPTH = 64;
+const NOT_PLAIN: unique symbol = Symbol('not plain data');
+
+/**
+ * Copies plain data (primitives other than symbols, objects whose prototype is Object.prototype or
+ * null, arrays without holes) several times faster than structuredClone does for the small
+ * payloads of the bus; anything else (a Date, a Map, a class instance, a function, a cycle, deep
+ * nesting) answers NOT_PLAIN and the payload goes to structuredClone as a whole. A sub-object
+ * reached twice is copied twice, as a JSON transport (NATS) would deliver it.
+ */
+function plainCopy(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) {
+    return typeof value === 'function' || typeof value === 'symbol' ? NOT_PLAIN : value;
+  }
+  if (depth >= PLAIN_COPY_DEPTH) return NOT_PLAIN;
+  const prototype = Object.getPrototypeOf(value);
+  if (Array.isArray(value)) {
+    if (prototype !== Array.prototype) return NOT_PLAIN;
+    const out: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) return NOT_PLAIN;
+      const item = plainCopy(value[i], depth + 1);
+      if (item === NOT_PLAIN) return NOT_PLAIN;
+      out[i] = item;
+    }
+    return out;
+  }
+  if (prototype !== Object.prototype && prototype !== null) return NOT_PLAIN;
+  const source = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(source)) {
+    const item = plainCopy(source[key], depth + 1);
+    if (item === NOT_PLAIN) return NOT_PLAIN;
+    out[key] = item;
+  }
+  return out;
+}
+
 interface Envelope {
   id: string;
   topic: Topic;
@@ -229,15 +268,17 @@ export class MemoryBus implements Bus {
       this.counters.duplicates++;
       return;
     }
-    let copy: unknown;
-    try {
-      // A copy, so a publisher changing its object later does not change what subscribers see.
-      copy = structuredClone(payload);
-    } catch (err) {
-      throw new GridseamError('GW_ERR_VALIDATION', 'payload cannot be copied (functions or other host objects)', {
-        issues: [{ path: '/payload', message: 'must be plain data' }],
-        cause: err,
-      });
+    // A copy, so a publisher changing its object later does not change what subscribers see.
+    let copy = plainCopy(payload, 0);
+    if (copy === NOT_PLAIN) {
+      try {
+        copy = structuredClone(payload);
+      } catch (err) {
+        throw new GridseamError('GW_ERR_VALIDATION', 'payload cannot be copied (functions or other host objects)', {
+          issues: [{ path: '/payload', message: 'must be plain data' }],
+          cause: err,
+        });
+      }
     }
     this.#publishedIds.add(id);
     this.counters.published++;

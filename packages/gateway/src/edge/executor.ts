@@ -15,7 +15,8 @@
  * Transitions are coalesced: those asked for within one event-loop turn (and those asked for
  * while the previous batch commits) go to the store as one `transitionMany`, one transaction with
  * their audit rows. Each is still checked on its own, and each caller goes on only after the
- * commit, so a fleet-wide fan-out costs one transaction per batch instead of one per move.
+ * commit, so a fleet-wide fan-out costs one transaction per batch instead of one per move. Moves
+ * that start a device write go to the store before reads and settlements (StoreBatcher).
  */
 import {
   type Command,
@@ -63,7 +64,7 @@ export interface CommandExecutorOptions {
   /**
    * Most reads, and most transitions, in one store batch (default 32). Smaller than a full wave of
    * `concurrency` completions, so the store work of one part of a wave overlaps the device writes
-   * of the part before it.
+   * of the part before it; smaller still costs more CPU per command than it saves in waiting.
    */
   maxBatch?: number;
 }
@@ -98,15 +99,24 @@ interface QueuedRead extends Waiter<Command | undefined> {
 
 /**
  * Gathers the executor's store work and does it in batches: reads through `getMany`, command
- * transitions through `transitionMany` (one transaction with their audit rows). The first request
- * of a batch waits for the end of the current event-loop turn (setImmediate), so the requests of
- * that turn share the statement; those made while a batch is in the store form the next one. One
- * batch is in the store at a time. A transition's promise settles after its batch's commit, with
- * its own result; every request of a batch the store could not serve rejects with the store's error.
+ * transitions through `transitionMany` (one transaction with their audit rows). Requests wait
+ * for the end of the current event-loop turn (setImmediate), so the requests of that turn share
+ * a statement; one batch is in the store at a time, and the batcher yields to the event loop
+ * after each, so the callers it answered queue their next requests (and device answers that
+ * arrived meanwhile queue theirs) before the next batch is chosen. A transition's promise settles
+ * after its batch's commit, with its own result; every request of a batch the store could not
+ * serve rejects with the store's error.
+ *
+ * Order: moves to 'sent' first (each starts a device write), then reads (each starts a command),
+ * then the other moves (settlements). With one fixed device latency the `concurrency` slots
+ * would otherwise run in lock-step waves, every slot's next write waiting for the whole wave's
+ * store work; served in this order, the first slots of a wave are writing again while the rest
+ * are settled, the waves spread out, and the store work overlaps the device writes.
  */
 class StoreBatcher {
   readonly #reads: QueuedRead[] = [];
-  readonly #moves: QueuedMove[] = [];
+  readonly #starts: QueuedMove[] = [];
+  readonly #settlements: QueuedMove[] = [];
   #scheduled = false;
   #flushing = false;
 
@@ -124,7 +134,7 @@ class StoreBatcher {
 
   transition(move: CommandTransition): Promise<CommandTransitionResult> {
     return new Promise((resolve, reject) => {
-      this.#moves.push({ move, resolve, reject });
+      (move.status === 'sent' ? this.#starts : this.#settlements).push({ move, resolve, reject });
       this.#schedule();
     });
   }
@@ -141,20 +151,27 @@ class StoreBatcher {
   async #flush(): Promise<void> {
     this.#flushing = true;
     try {
-      while (this.#reads.length > 0 || this.#moves.length > 0) {
-        const reads = this.#reads.splice(0, this.maxBatch);
-        if (reads.length > 0)
-          await settleAll(reads, async () => {
-            const found = new Map((await this.store.commands.getMany(reads.map((r) => r.id))).map((c) => [c.id, c]));
-            return reads.map((read) => found.get(read.id));
-          });
-        const moves = this.#moves.splice(0, this.maxBatch);
-        if (moves.length > 0)
-          await settleAll(moves, () => this.store.commands.transitionMany(moves.map((m) => m.move)));
+      for (;;) {
+        if (this.#starts.length > 0) await this.#move(this.#starts.splice(0, this.maxBatch));
+        else if (this.#reads.length > 0) await this.#read(this.#reads.splice(0, this.maxBatch));
+        else if (this.#settlements.length > 0) await this.#move(this.#settlements.splice(0, this.maxBatch));
+        else return;
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       this.#flushing = false;
     }
+  }
+
+  #read(reads: readonly QueuedRead[]): Promise<void> {
+    return settleAll(reads, async () => {
+      const found = new Map((await this.store.commands.getMany(reads.map((r) => r.id))).map((c) => [c.id, c]));
+      return reads.map((read) => found.get(read.id));
+    });
+  }
+
+  #move(moves: readonly QueuedMove[]): Promise<void> {
+    return settleAll(moves, () => this.store.commands.transitionMany(moves.map((m) => m.move)));
   }
 }
 

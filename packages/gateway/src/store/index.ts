@@ -63,6 +63,10 @@
  * Audit: every repository write takes an optional audit draft; when given, the write and the
  * audit insert commit in one transaction, so an operator write is never without its audit row.
  *
+ * Commands on SQLite: the calls a control fan-out repeats per command (createMany, getMany,
+ * transition, transitionMany) run through cached better-sqlite3 statements (sqlite-commands.ts)
+ * instead of kysely, with the same checks, transactions and audit rows.
+ *
  * Durability: a write resolves after COMMIT. SQLite runs WAL with synchronous=NORMAL, which keeps
  * commits across a process crash; a power loss may lose the last few.
  *
@@ -91,7 +95,8 @@ import {
 } from './repositories.ts';
 import type { Database, Dialect } from './schema.ts';
 import { openSqlite, SqliteTelemetry } from './sqlite.ts';
-import type { Store, StoreConfig, TelemetryStore } from './types.ts';
+import { sqliteCommandRepository } from './sqlite-commands.ts';
+import type { CommandRepository, Store, StoreConfig, TelemetryStore } from './types.ts';
 
 export { mapStoreError } from './errors.ts';
 export type * from './types.ts';
@@ -120,8 +125,9 @@ function assemble(
   db: Kysely<Database>,
   telemetry: TelemetryStore,
   logger: Logger,
-  migrationTableSchema?: string,
+  options: { migrationTableSchema?: string; commands?: CommandRepository } = {},
 ): Store {
+  const { migrationTableSchema } = options;
   const ctx: StoreContext = { db, dialect };
   let closed = false;
   const store: Store = {
@@ -151,7 +157,7 @@ function assemble(
     programs: programRepository(ctx),
     events: eventRepository(ctx),
     enrolments: enrolmentRepository(ctx),
-    commands: commandRepository(ctx),
+    commands: options.commands ?? commandRepository(ctx),
     telemetry,
     audit: auditLog(ctx),
     documents: documentRepository(ctx),
@@ -169,11 +175,12 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
   switch (config.kind) {
     case 'sqlite': {
       const { db, raw } = openSqlite(config.path);
-      return assemble('sqlite', db, new SqliteTelemetry(db, raw, logger), logger);
+      const commands = sqliteCommandRepository({ db, dialect: 'sqlite' }, raw);
+      return assemble('sqlite', db, new SqliteTelemetry(db, raw, logger), logger, { commands });
     }
     case 'postgres': {
       const { db, schema } = await openPostgres(config, logger);
-      return assemble('postgres', db, new PostgresTelemetry(db), logger, schema);
+      return assemble('postgres', db, new PostgresTelemetry(db), logger, { migrationTableSchema: schema });
     }
     default:
       throw new GridseamError('GW_ERR_CONFIG', `unknown store kind ${(config as { kind: unknown }).kind}`);

@@ -72,7 +72,8 @@ function loose(db: Kysely<Database> | Transaction<Database>): Kysely<LooseDataba
   return db as unknown as Kysely<LooseDatabase>;
 }
 
-function auditRow(entry: AuditDraft) {
+/** An audit draft as the columns of its audit_log row (detail as JSON text). */
+export function auditRow(entry: AuditDraft) {
   return {
     at: entry.at,
     actor: entry.actor,
@@ -83,7 +84,10 @@ function auditRow(entry: AuditDraft) {
   };
 }
 
-/** The one audit insert: AuditLog.append and every audited write go through it (or insertAudits). */
+/**
+ * The one audit insert: AuditLog.append and every audited write go through it (or insertAudits;
+ * the SQLite command path, sqlite-commands.ts, binds the same auditRow columns to a cached statement).
+ */
 async function insertAudit(db: Kysely<Database>, entry: AuditDraft): Promise<AuditEntry> {
   const row = await db.insertInto('audit_log').values(auditRow(entry)).returning('seq').executeTakeFirstOrThrow();
   const appended: AuditEntry = {
@@ -101,7 +105,7 @@ async function insertAudit(db: Kysely<Database>, entry: AuditDraft): Promise<Aud
 /** Rows per multi-row statement: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
 const ROWS_PER_STATEMENT = 500;
 
-function chunksOf<T>(items: readonly T[], size: number): T[][] {
+export function chunksOf<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];
   for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
   return chunks;
@@ -132,7 +136,7 @@ function auditedWrite<T>(
   });
 }
 
-interface DocumentSpec<T, F> {
+export interface DocumentSpec<T, F> {
   table: DocumentTableName;
   /** What the rows are called in messages, e.g. 'device'. */
   noun: string;
@@ -367,7 +371,7 @@ export function eventRepository(ctx: StoreContext): EventRepository {
 }
 
 /** The command after an allowed move: status, history entry and patch applied. */
-function moved(command: Command, move: CommandTransition): Command {
+export function moved(command: Command, move: CommandTransition): Command {
   const { status, at, detail, patch } = move;
   const change = detail === undefined ? { status, at } : { status, at, detail };
   const next: Command = { ...command, status, updatedAt: at, history: [...command.history, change] };
@@ -384,7 +388,48 @@ function refusedMove(command: Command, status: CommandStatus): GridseamError {
   );
 }
 
-class Commands extends DocumentRepository<Command, CommandFilter> implements CommandRepository {
+/** What a batch of moves comes to, given the stored commands it touches (read in its transaction). */
+export interface TransitionPlan {
+  /** One per move, in order. */
+  results: CommandTransitionResult[];
+  /** Each command changed by the batch once, as it ends up (several moves of one command chain). */
+  changed: Command[];
+  /** The audit drafts of the allowed moves, in order. */
+  audits: AuditDraft[];
+}
+
+/**
+ * Applies the moves in order to `current` (the stored commands by id; updated in place), each
+ * checked as `transition` checks it: a missing command is GW_ERR_NOT_FOUND, a move
+ * model.canTransition refuses is GW_ERR_INVALID_TRANSITION; both leave the batch going.
+ */
+export function planTransitions(
+  transitions: readonly CommandTransition[],
+  current: Map<string, Command>,
+): TransitionPlan {
+  const results: CommandTransitionResult[] = [];
+  const changed = new Map<string, Command>();
+  const audits: AuditDraft[] = [];
+  for (const move of transitions) {
+    const command = current.get(move.id);
+    if (command === undefined) {
+      results.push({ ok: false, error: new GridseamError('GW_ERR_NOT_FOUND', `command ${move.id} not found`) });
+      continue;
+    }
+    if (!canTransition(command.status, move.status)) {
+      results.push({ ok: false, error: refusedMove(command, move.status) });
+      continue;
+    }
+    const next = moved(command, move);
+    current.set(next.id, next);
+    changed.set(next.id, next);
+    if (move.audit !== undefined) audits.push(move.audit);
+    results.push({ ok: true, command: next });
+  }
+  return { results, changed: [...changed.values()], audits };
+}
+
+export class Commands extends DocumentRepository<Command, CommandFilter> implements CommandRepository {
   createMany(commands: readonly Command[], audits: readonly AuditDraft[] = []): Promise<Command[]> {
     if (commands.length === 0 && audits.length === 0) return Promise.resolve([]);
     return guard(`create ${commands.length} commands`, () =>
@@ -455,29 +500,11 @@ class Commands extends DocumentRepository<Command, CommandFilter> implements Com
             current.set(command.id, command);
           }
         }
-        const results: CommandTransitionResult[] = [];
-        const changed = new Map<string, Command>();
-        const audits: AuditDraft[] = [];
-        for (const move of transitions) {
-          const command = current.get(move.id);
-          if (command === undefined) {
-            results.push({ ok: false, error: new GridseamError('GW_ERR_NOT_FOUND', `command ${move.id} not found`) });
-            continue;
-          }
-          if (!canTransition(command.status, move.status)) {
-            results.push({ ok: false, error: refusedMove(command, move.status) });
-            continue;
-          }
-          const next = moved(command, move);
-          current.set(next.id, next);
-          changed.set(next.id, next);
-          if (move.audit !== undefined) audits.push(move.audit);
-          results.push({ ok: true, command: next });
-        }
+        const { results, changed, audits } = planTransitions(transitions, current);
         // Every changed row exists and is ours for the transaction (read above, locked in
         // PostgreSQL, commands are never deleted), so the upsert only ever takes its update path:
         // one statement per chunk instead of one UPDATE per command.
-        for (const chunk of chunksOf([...changed.values()], ROWS_PER_STATEMENT))
+        for (const chunk of chunksOf(changed, ROWS_PER_STATEMENT))
           await trx
             .insertInto('commands')
             .values(
@@ -502,18 +529,21 @@ class Commands extends DocumentRepository<Command, CommandFilter> implements Com
   }
 }
 
+/** The commands table as a document table (sqlite-commands.ts extends Commands over the same spec). */
+export const COMMAND_SPEC: DocumentSpec<Command, CommandFilter> = {
+  table: 'commands',
+  noun: 'command',
+  columns: (command) => ({ device_id: command.deviceId, status: command.status, created_at: command.createdAt }),
+  conditions: (eb, filter) =>
+    equalities(eb, [
+      ['device_id', filter.deviceId],
+      ['status', filter.status],
+    ]),
+  orderBy: ['created_at', 'id'],
+};
+
 export function commandRepository(ctx: StoreContext): CommandRepository {
-  return new Commands(ctx, {
-    table: 'commands',
-    noun: 'command',
-    columns: (command) => ({ device_id: command.deviceId, status: command.status, created_at: command.createdAt }),
-    conditions: (eb, filter) =>
-      equalities(eb, [
-        ['device_id', filter.deviceId],
-        ['status', filter.status],
-      ]),
-    orderBy: ['created_at', 'id'],
-  });
+  return new Commands(ctx, COMMAND_SPEC);
 }
 
 function membershipOf(row: { group_id: string; device_id: string; valid_from: number; valid_to: number | null }) {

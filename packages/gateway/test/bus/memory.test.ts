@@ -113,6 +113,53 @@ describe('memory bus', () => {
     }
   });
 
+  it('copies nested plain data deeply, so changes to inner objects and arrays are not seen either', async () => {
+    const bus = await openBus({ kind: 'memory' }, { logger: silentLogger() });
+    try {
+      const got: unknown[] = [];
+      await bus.subscribe('device.state', (m) => void got.push(m.payload));
+      const payload = {
+        ...state('d1', 'x'),
+        nested: { list: [1, { deep: 'original' }], empty: null, missing: undefined },
+      };
+      await bus.publish('device.state', payload);
+      payload.nested.list.push(2);
+      (payload.nested.list[1] as { deep: string }).deep = 'changed';
+      await waitFor(() => got.length === 1, 'delivery');
+      assert.notEqual(got[0], payload);
+      assert.deepEqual(got[0], {
+        ...state('d1', 'x'),
+        at: payload.at,
+        nested: { list: [1, { deep: 'original' }], empty: null, missing: undefined },
+      });
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('copies data that is not plain (dates, maps, cycles) as structuredClone does, and refuses functions', async () => {
+    const bus = await openBus({ kind: 'memory' }, { logger: silentLogger() });
+    try {
+      const got: Record<string, unknown>[] = [];
+      await bus.subscribe('device.state', (m) => void got.push(m.payload as unknown as Record<string, unknown>));
+      const when = new Date(1_700_000_000_000);
+      const cyclic: Record<string, unknown> = { ...state('d1', 'x'), when, seen: new Map([['a', 1]]) };
+      cyclic.self = cyclic;
+      await bus.publish('device.state', cyclic as unknown as DeviceStateMessage);
+      await waitFor(() => got.length === 1, 'delivery');
+      const copy = got[0];
+      assert.ok(copy?.when instanceof Date && copy.when !== when && copy.when.getTime() === when.getTime());
+      assert.ok(copy?.seen instanceof Map && copy.seen.get('a') === 1);
+      assert.equal(copy?.self, copy, 'the cycle is kept');
+      await assert.rejects(
+        bus.publish('device.state', { ...state('d1', 'x'), callback: () => 1 } as unknown as DeviceStateMessage),
+        (error: unknown) => (error as { code?: string }).code === 'GW_ERR_VALIDATION',
+      );
+    } finally {
+      await bus.close();
+    }
+  });
+
   it('runs different keys in parallel up to the concurrency limit', async () => {
     const bus = await openBus({ kind: 'memory' }, { logger: silentLogger() });
     try {

@@ -296,6 +296,49 @@ describe('CommandExecutor', () => {
     assert.ok(log.filter((line) => line.startsWith('read')).length < ids.length, 'reads are batched too');
   });
 
+  test('a freed slot writes its next command before the rest of the wave is settled', async () => {
+    const ids = Array.from({ length: 6 }, (_, i) => `w-${i}`);
+    for (const id of ids)
+      await registry.createDevice(
+        {
+          id,
+          siteId: 's1',
+          class: 'battery',
+          adapter: { kind: 'sunspec-modbus', address: `tcp://127.0.0.1:502/${id}` },
+          capabilities: BATTERY_DESCRIPTION.capabilities,
+        },
+        'test',
+      );
+    // The first four devices (a full wave of the four slots) answer together, once all are written.
+    const wave = ids.slice(0, 4);
+    let release: () => void = () => {};
+    const allWritten = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const adapters = new Map<string, DeviceAdapter>();
+    for (const id of ids) {
+      const adapter = new FakeAdapter(id);
+      if (wave.includes(id))
+        adapter.applyWith = async (setpoint) => {
+          if (wave.every((w) => (adapters.get(w) as FakeAdapter).applied.length > 0)) release();
+          await allWritten;
+          return { readBack: { at: 1, value: setpoint.value } };
+        };
+      adapters.set(id, adapter);
+    }
+    const log: string[] = [];
+    await start(adapters, { store: recordingCommands(log), concurrency: 4, maxBatch: 1 });
+    const commands: Command[] = [];
+    for (const id of ids)
+      commands.push(await registry.submitSetpoint(id, { kind: 'fixedW', value: 100, durationS: 600 }, 'op'));
+    for (const command of commands) assert.equal((await settled(command.id)).status, 'confirmed');
+
+    const commits = log.filter((line) => line.startsWith('committed'));
+    const fifth = commits.indexOf(`committed ${commands[4]?.id}:sent`);
+    const lastOfWave = Math.max(...commands.slice(0, 4).map((c) => commits.indexOf(`committed ${c.id}:confirmed`)));
+    assert.ok(fifth >= 0 && fifth < lastOfWave, commits.join('\n'));
+  });
+
   test('a batch the store cannot write fails every delivery in it, which can then be tried again', async () => {
     const adapters = new Map<string, DeviceAdapter>([
       ['bat-1', new FakeAdapter('bat-1')],

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { Reading } from '@gridseam/model';
+import type { Command, Reading } from '@gridseam/model';
 import { sql } from 'kysely';
 import { openStore, storeInternals } from '../../src/store/index.ts';
 import { MERGE_THRESHOLD } from '../../src/store/sqlite.ts';
@@ -101,6 +101,54 @@ describe('SQLite store specifics', () => {
       assert.equal(await write, 1);
       assert.equal(await store.sites.get('s1'), undefined);
       assert.equal((await store.telemetry.latest('d1')).length, 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('command writes (cached statements) wait for an open kysely transaction instead of joining it', async () => {
+    const store = await openStore({ kind: 'sqlite', path: ':memory:' });
+    try {
+      await store.migrate();
+      await store.sites.create(site('s0'));
+      await store.devices.create(device('d1', 's0'));
+      const { db } = storeInternals(store);
+      const pending: Command = {
+        id: 'c1',
+        deviceId: 'd1',
+        setpoint: {
+          id: 'sp1',
+          deviceId: 'd1',
+          kind: 'generationLimit',
+          value: 1,
+          start: 1,
+          expiry: 2,
+          source: { kind: 'operator' },
+        },
+        status: 'pending',
+        attempts: 0,
+        createdAt: 1,
+        updatedAt: 1,
+        history: [{ status: 'pending', at: 1 }],
+      };
+      const audit = { at: 1, actor: 'test', action: 'setpoint.create', targetType: 'device', targetId: 'd1' };
+      let created: Promise<unknown> | undefined;
+      let moved: Promise<unknown> | undefined;
+      await assert.rejects(
+        db.transaction().execute(async (trx) => {
+          await sql`INSERT INTO sites (id, doc) VALUES ('s1', '{}')`.execute(trx);
+          created = store.commands.createMany([pending], [audit]);
+          moved = created.then(() => store.commands.transitionMany([{ id: 'c1', status: 'sent', at: 2, audit }]));
+          await new Promise((resolve) => setImmediate(resolve));
+          throw new Error('roll back');
+        }),
+        /roll back/,
+      );
+      await created;
+      assert.equal(((await moved) as Array<{ ok: boolean }>)[0]?.ok, true);
+      assert.equal(await store.sites.get('s1'), undefined);
+      assert.equal((await store.commands.get('c1'))?.status, 'sent');
+      assert.equal((await store.audit.list()).length, 2);
     } finally {
       await store.close();
     }
