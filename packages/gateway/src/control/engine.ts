@@ -1309,6 +1309,8 @@ export class ControlEngine {
         await this.#publishIssued(want, created[n]!, release);
         issued?.(want);
       }
+      // Let the executor start writing this batch's devices before the next one is built.
+      if (i + ISSUE_BATCH < issues.length) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
