@@ -446,7 +446,7 @@ export function operatingStateOf(status: EvseStatus | readonly EvseStatus[]): Op
 
 const CHARGING_STATE_OF: Readonly<Record<V201.ChargingStateEnumType, OperatingState>> = {
   Charging: 'charging',
-  EVConnected: 'standby',
+  EVConnected: 'starting',
   SuspendedEV: 'standby',
   SuspendedEVSE: 'standby',
   Idle: 'idle',

@@ -554,7 +554,11 @@ describe('status', () => {
 
   test('2.0.1 chargingState', () => {
     assert.equal(operatingStateOfChargingState201('Charging'), 'charging');
-    assert.equal(operatingStateOfChargingState201('EVConnected'), 'standby');
+    assert.equal(
+      operatingStateOfChargingState201('EVConnected'),
+      'starting',
+      'as a plugged-in 1.6 connector (Preparing)',
+    );
     assert.equal(operatingStateOfChargingState201('SuspendedEVSE'), 'standby');
     assert.equal(operatingStateOfChargingState201('Idle'), 'idle');
   });

@@ -99,7 +99,8 @@ ocpp:
     return eventually(async () => {
       const { body } = await api<{ readings: Reading[] }>(
         'GET',
-        `/api/devices/${deviceId}/telemetry?measurand=activePower&from=${since}`,
+        // from one ms earlier: the API refuses a window whose start is its own "now" (from must be before to).
+        `/api/devices/${deviceId}/telemetry?measurand=activePower&from=${since - 1}`,
       );
       const last = body.readings.filter(isNumericReading).at(-1);
       return last !== undefined && accept(last.value) ? last.value : undefined;
@@ -140,9 +141,8 @@ ocpp:
         const { body } = await api<Reading[]>('GET', `/api/devices/${deviceId}/telemetry/latest`);
         const power = body.find((r) => r.measurand === 'activePower');
         const state = body.find((r) => r.measurand === 'operatingState');
-        // 2.0.1 StatusNotification says Occupied (standby); the 1.6 one says Charging.
-        const charging = deviceId === 'CP-16' ? ['charging'] : ['charging', 'standby'];
-        return power && typeof power.value === 'number' && power.value < 0 && charging.includes(String(state?.value))
+        // 1.6: StatusNotification Charging; 2.0.1: the TransactionEvent's chargingState Charging.
+        return power && typeof power.value === 'number' && power.value < 0 && state?.value === 'charging'
           ? body
           : undefined;
       }, `${deviceId} charging readings`);

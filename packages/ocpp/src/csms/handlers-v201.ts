@@ -6,18 +6,83 @@
  * events arriving after newer ones) still yields its meter values as readings but never reopens
  * an ended session or rolls its energy back. `offline: true` events are applied like any other:
  * their own timestamps carry the time.
+ *
+ * EVSE status: a 2.0.1 connector only says Occupied while an EV is plugged in; whether it charges
+ * is the transaction's chargingState (Part 2 TransactionType.chargingState, §3.12 ChargingStateEnumType).
+ * While a transaction is active on an EVSE, a live event's chargingState becomes the EVSE's status
+ * in the vocabulary 1.6 uses for the same situation (1.6 §7.7 ChargePointStatus), and a connector
+ * status of Occupied is read through it; any other connector status (Faulted, Unavailable, ...)
+ * stands as reported. When the transaction ends, the connector's own status is back in force.
+ * Events the station kept while offline (E04 `offline: true`) describe the past and change no status.
  */
 import type { Reading } from '@gridseam/model';
 import { evseStatusOf201, readingsFromMeterValues201, stationInfoFromBoot201 } from '../canonical.ts';
+import type { EvseStatus } from '../contract.ts';
 import type * as V201 from '../types/v201.ts';
 import { type InboundContext, isoNow, onCall, refuseCalls, timeOf } from './inbound.ts';
 import { applySessionReadings, type SessionEntry } from './sessions.ts';
+import { MAX_EVSES_PER_STATION } from './stations.ts';
 
 type Req<A extends V201.V201Action> = V201.V201RequestMap[A];
 type Res<A extends V201.V201Action> = V201.V201ResponseMap[A];
 
 /** 2.0.1 connector states, as NotifyEvent reports them for Connector.AvailabilityState. */
 const CONNECTOR_STATES: ReadonlySet<string> = new Set(['Available', 'Occupied', 'Reserved', 'Unavailable', 'Faulted']);
+
+/**
+ * The EVSE status a chargingState stands for while its transaction is active (1.6 §7.7 names):
+ * EVConnected (plugged in, no energy transfer yet) and Idle (a transaction opened by an
+ * authorization before the cable is in) are both 1.6 Preparing.
+ */
+const STATUS_OF_CHARGING_STATE: Readonly<Record<V201.ChargingStateEnumType, EvseStatus>> = {
+  Charging: 'Charging',
+  SuspendedEV: 'SuspendedEV',
+  SuspendedEVSE: 'SuspendedEVSE',
+  EVConnected: 'Preparing',
+  Idle: 'Preparing',
+};
+
+/** The EVSE status of a chargingState; undefined for a value outside the enumeration. */
+function evseStatusOfChargingState201(state: V201.ChargingStateEnumType): EvseStatus | undefined {
+  return Object.hasOwn(STATUS_OF_CHARGING_STATE, state) ? STATUS_OF_CHARGING_STATE[state] : undefined;
+}
+
+/**
+ * Per connection: the connector status each EVSE last reported and the status last emitted for
+ * it, so that a transaction's chargingState and the connector's status combine into one EVSE status.
+ */
+class EvseStatusBook {
+  private readonly reported = new Map<number, EvseStatus>();
+  private readonly emitted = new Map<number, EvseStatus>();
+
+  constructor(private readonly ctx: InboundContext) {}
+
+  /** A StatusNotification or AvailabilityState event for `evseId`. */
+  connector(evseId: number, status: EvseStatus, at: number): void {
+    // Bounded like the station's EVSE list: a station naming more EVSEs is not believed.
+    if (this.reported.has(evseId) || this.reported.size < MAX_EVSES_PER_STATION) this.reported.set(evseId, status);
+    this.emit(evseId, this.effective(evseId, status), at, true);
+  }
+
+  /** A transaction on `evseId` changed its chargingState or ended. */
+  transaction(evseId: number, at: number): void {
+    const status = this.effective(evseId, this.reported.get(evseId));
+    if (status !== undefined) this.emit(evseId, status, at, false);
+  }
+
+  private effective(evseId: number, connector: EvseStatus | undefined): EvseStatus | undefined {
+    if (connector !== undefined && connector !== 'Occupied') return connector;
+    const charging = this.ctx.sessions.activeOn(this.ctx.identity, evseId)?.chargingStatus;
+    // A transaction that ended on an EVSE that never reported its connector: the EV may still be in.
+    return charging ?? connector ?? (this.emitted.has(evseId) ? 'Occupied' : undefined);
+  }
+
+  private emit(evseId: number, status: EvseStatus | undefined, at: number, always: boolean): void {
+    if (status === undefined || (!always && this.emitted.get(evseId) === status)) return;
+    if (this.emitted.has(evseId) || this.emitted.size < MAX_EVSES_PER_STATION) this.emitted.set(evseId, status);
+    this.ctx.events.status(this.ctx.identity, evseId, status, at);
+  }
+}
 
 function emitReadings(ctx: InboundContext, readings: Reading[]): void {
   if (readings.length > 0) ctx.events.readings(ctx.identity, readings);
@@ -29,7 +94,12 @@ async function idTokenInfo(ctx: InboundContext, token: V201.IdTokenType | undefi
   return { status: await ctx.authorize(token.idToken) };
 }
 
-function applyTransactionEvent(ctx: InboundContext, params: Req<'TransactionEvent'>, readings: Reading[]): void {
+function applyTransactionEvent(
+  ctx: InboundContext,
+  params: Req<'TransactionEvent'>,
+  readings: Reading[],
+  statuses: EvseStatusBook,
+): void {
   const at = timeOf(params.timestamp, ctx.now());
   const transactionId = params.transactionInfo.transactionId;
   const evseId = params.evse?.id;
@@ -61,7 +131,9 @@ function applyTransactionEvent(ctx: InboundContext, params: Req<'TransactionEven
   if (!stale || session.state === 'active') {
     if (applySessionReadings(entry, readings)) changed = true;
   }
+  let endedNow = false;
   if (params.eventType === 'Ended' && session.state !== 'ended') {
+    endedNow = true;
     session.state = 'ended';
     session.endedAt = at;
     // E06: stoppedReason may be left out when it is Local.
@@ -71,12 +143,22 @@ function applyTransactionEvent(ctx: InboundContext, params: Req<'TransactionEven
     }
     changed = true;
   }
+  const chargingStatusBefore = entry.chargingStatus;
+  const chargingState = params.transactionInfo.chargingState;
+  if (session.state === 'active' && !stale && params.offline !== true && chargingState !== undefined) {
+    entry.chargingStatus = evseStatusOfChargingState201(chargingState) ?? entry.chargingStatus;
+  }
   if (!stale) entry.lastSeqNo = params.seqNo;
   ctx.sessions.put(ctx.identity, entry);
   if (changed) ctx.events.session({ ...session });
+  // EVSE 0 is the station as a whole: a transaction whose EVSE is not known yet has no EVSE status.
+  if (session.evseId > 0 && (endedNow || entry.chargingStatus !== chargingStatusBefore)) {
+    statuses.transaction(session.evseId, at);
+  }
 }
 
 export function registerV201Handlers(ctx: InboundContext): void {
+  const statuses = new EvseStatusBook(ctx);
   onCall<Req<'BootNotification'>, Res<'BootNotification'>>(
     ctx,
     'BootNotification',
@@ -96,12 +178,7 @@ export function registerV201Handlers(ctx: InboundContext): void {
 
   onCall<Req<'StatusNotification'>, Res<'StatusNotification'>>(ctx, 'StatusNotification', (params) => {
     ctx.registry.noteEvse(ctx.record, params.evseId);
-    ctx.events.status(
-      ctx.identity,
-      params.evseId,
-      evseStatusOf201(params.connectorStatus),
-      timeOf(params.timestamp, ctx.now()),
-    );
+    statuses.connector(params.evseId, evseStatusOf201(params.connectorStatus), timeOf(params.timestamp, ctx.now()));
     return {};
   });
 
@@ -116,8 +193,7 @@ export function registerV201Handlers(ctx: InboundContext): void {
         CONNECTOR_STATES.has(event.actualValue)
       ) {
         ctx.registry.noteEvse(ctx.record, evseId);
-        ctx.events.status(
-          ctx.identity,
+        statuses.connector(
           evseId,
           evseStatusOf201(event.actualValue as V201.ConnectorStatusEnumType),
           timeOf(event.timestamp, ctx.now()),
@@ -136,7 +212,7 @@ export function registerV201Handlers(ctx: InboundContext): void {
   onCall<Req<'TransactionEvent'>, Res<'TransactionEvent'>>(ctx, 'TransactionEvent', async (params) => {
     const readings = params.meterValue ? readingsFromMeterValues201(ctx.identity, params.meterValue) : [];
     emitReadings(ctx, readings);
-    applyTransactionEvent(ctx, params, readings);
+    applyTransactionEvent(ctx, params, readings, statuses);
     // E01/E03: idTokenInfo answers an event that carries an idToken.
     return params.idToken ? { idTokenInfo: await idTokenInfo(ctx, params.idToken) } : {};
   });

@@ -9,7 +9,7 @@
  * within a signed 32-bit integer, which stations commonly store them in, until 2092.
  */
 import type { NumericReading, Reading } from '@gridseam/model';
-import type { ChargingSession } from '../contract.ts';
+import type { ChargingSession, EvseStatus } from '../contract.ts';
 
 const ID_EPOCH_MS = Date.UTC(2024, 0, 1);
 
@@ -19,6 +19,8 @@ export interface SessionEntry {
   lastSeqNo?: number;
   /** Timestamp of the energy register value behind energyWh, so late (offline) values do not roll it back. */
   registerAt?: number;
+  /** 2.0.1: the EVSE status the latest live TransactionEvent's chargingState stands for. */
+  chargingStatus?: EvseStatus;
 }
 
 export class SessionBook {

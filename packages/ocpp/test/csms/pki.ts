@@ -16,6 +16,8 @@ export interface KeyPair {
 
 export interface TestPki {
   ca: string;
+  /** The unrelated CA (a station that trusts only it does not trust the CSMS). */
+  rogueCa: string;
   serverEc: KeyPair;
   serverRsa: KeyPair;
   client(cn: string): Promise<KeyPair>;
@@ -105,6 +107,7 @@ export async function createTestPki(): Promise<TestPki> {
   let serial = 0;
   return {
     ca: await readFile(join(dir, 'ca.pem'), 'utf8'),
+    rogueCa: await readFile(join(dir, 'rogue-ca.pem'), 'utf8'),
     serverEc: await issue(dir, 'ca', 'server-ec', '127.0.0.1', 'ec', SERVER_EXT),
     serverRsa: await issue(dir, 'ca', 'server-rsa', '127.0.0.1', 'rsa', SERVER_EXT),
     client: (cn) => issue(dir, 'ca', `client-${++serial}`, cn, 'ec', CLIENT_EXT),

@@ -223,6 +223,98 @@ describe('OCPP 2.0.1 transactions', () => {
   });
 });
 
+describe('OCPP 2.0.1 EVSE status from chargingState', () => {
+  test("a transaction's chargingState gives the EVSE status; Occupied reads through it; ended: the connector again", async (t) => {
+    const { csms, events } = await startCsms(t, { stations: { CS1: undefined } });
+    const cs = station(t, csms, 'CS1', V201);
+    await connectAndBoot(cs);
+    const t0 = Date.parse('2026-03-03T10:00:00Z');
+    const statusOf = (evseId: number, at: number, connectorStatus: string) =>
+      cs.call('StatusNotification', { timestamp: iso(at), connectorStatus, evseId, connectorId: 1 });
+    let seqNo = 0;
+    const event = (
+      eventType: 'Started' | 'Updated' | 'Ended',
+      at: number,
+      chargingState: string | undefined,
+      extra: Record<string, unknown> = {},
+    ) =>
+      cs.call('TransactionEvent', {
+        eventType,
+        timestamp: iso(at),
+        triggerReason: eventType === 'Started' ? 'CablePluggedIn' : 'ChargingStateChanged',
+        seqNo: seqNo++,
+        transactionInfo: { transactionId: 'TX-S', ...(chargingState ? { chargingState } : {}) },
+        ...(eventType === 'Started' ? { evse: { id: 1, connectorId: 1 } } : {}),
+        ...extra,
+      });
+    const statuses = () => events.of('status').map((s) => [s.evseId, s.status, s.at - t0]);
+
+    await statusOf(1, t0, 'Occupied');
+    await event('Started', t0 + 1_000, 'EVConnected');
+    await event('Updated', t0 + 2_000, 'Charging');
+    await event('Updated', t0 + 3_000, 'Charging'); // no change, no event
+    // A connector status refresh (e.g. after a reconnect) says Occupied: the EVSE still charges.
+    await statusOf(1, t0 + 4_000, 'Occupied');
+    await event('Updated', t0 + 5_000, 'SuspendedEV');
+    // Offline events and repeated seqNos describe the past: no status from them.
+    await event('Updated', t0 + 4_500, 'Charging', { offline: true });
+    await cs.call('TransactionEvent', {
+      eventType: 'Updated',
+      timestamp: iso(t0 + 2_500),
+      triggerReason: 'ChargingStateChanged',
+      seqNo: 1,
+      transactionInfo: { transactionId: 'TX-S', chargingState: 'SuspendedEVSE' },
+    });
+    // A fault stands as reported, even while the transaction is active.
+    await statusOf(2, t0 + 5_500, 'Faulted');
+    await event('Updated', t0 + 6_000, 'SuspendedEVSE');
+    // Ended with the EV still plugged in: the connector's own Occupied is back; then the EV leaves.
+    await event('Ended', t0 + 7_000, 'EVConnected', {
+      transactionInfo: { transactionId: 'TX-S', stoppedReason: 'Remote', chargingState: 'EVConnected' },
+    });
+    await statusOf(1, t0 + 8_000, 'Available');
+    assert.deepEqual(statuses(), [
+      [1, 'Occupied', 0],
+      [1, 'Preparing', 1_000],
+      [1, 'Charging', 2_000],
+      [1, 'Charging', 4_000],
+      [1, 'SuspendedEV', 5_000],
+      [2, 'Faulted', 5_500],
+      [1, 'SuspendedEVSE', 6_000],
+      [1, 'Occupied', 7_000],
+      [1, 'Available', 8_000],
+    ]);
+    assert.equal(csms.sessions('CS1')[0]?.state, 'ended');
+  });
+
+  test('a transaction on an EVSE that never reported its connector status', async (t) => {
+    const { csms, events } = await startCsms(t, { stations: { CS1: undefined } });
+    const cs = station(t, csms, 'CS1', V201);
+    await connectAndBoot(cs);
+    const t0 = Date.parse('2026-03-03T11:00:00Z');
+    const base = { transactionInfo: { transactionId: 'TX-N' }, triggerReason: 'Authorized' };
+    // No chargingState: nothing is known about the EVSE yet.
+    await cs.call('TransactionEvent', { ...base, eventType: 'Started', timestamp: iso(t0), seqNo: 0, evse: { id: 3 } });
+    assert.deepEqual(events.of('status'), []);
+    await cs.call('TransactionEvent', {
+      ...base,
+      eventType: 'Updated',
+      timestamp: iso(t0 + 1_000),
+      seqNo: 1,
+      transactionInfo: { transactionId: 'TX-N', chargingState: 'Charging' },
+    });
+    await cs.call('TransactionEvent', { ...base, eventType: 'Ended', timestamp: iso(t0 + 2_000), seqNo: 2 });
+    assert.deepEqual(
+      events.of('status').map((s) => [s.evseId, s.status, s.at - t0]),
+      [
+        [3, 'Charging', 1_000],
+        // Ended without a connector status on record: the EV may still be plugged in.
+        [3, 'Occupied', 2_000],
+      ],
+    );
+  });
+});
+
 describe('OCPP 2.0.1 smart charging and device model', () => {
   test('setChargingLimit: a ChargingStationMaxProfile on evse 0, composite read-back in W', async (t) => {
     const { csms } = await startCsms(t, { stations: { CS1: undefined } });
