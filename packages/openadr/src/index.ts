@@ -25,3 +25,5 @@ export {
   type Problem,
   type RawParameters,
 } from './v3/validate.ts';
+// OpenADR 3 VTN (createVtn, VtnStore, MemoryVtnStore).
+export * from './v3/vtn/index.ts';

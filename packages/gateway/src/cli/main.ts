@@ -6,6 +6,7 @@ import { type GatewayConfig, loadConfig, resolveApiTokens } from '../config/inde
 import { isSqliteFile, prepareStoreLocation } from '../config/store-location.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
+import { registerOpenAdrCommands } from './openadr.ts';
 import { formatTable, redactUrl } from './output.ts';
 import { registerPkiCommand } from './pki.ts';
 import { closeGracefully } from './shutdown.ts';
@@ -233,6 +234,7 @@ Exit codes: 0 success, 1 failure, 2 configuration or usage error.`,
   registerSimCommands(program, io);
   registerUtilityServerCommand(program, io);
   registerPkiCommand(program, io);
+  registerOpenAdrCommands(program, io);
 
   return program;
 }
