@@ -292,6 +292,10 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       store,
       bus,
       control,
+      chargers: ocpp && {
+        csms: ocpp.csms,
+        stations: new Map(ocpp.chargers.all().map((a) => [a.deviceId, a.identity])),
+      },
       logger: logger.child({ component: 'api' }),
       tokens,
       bodyLimitBytes: config.api.bodyLimitBytes,

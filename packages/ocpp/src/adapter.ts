@@ -10,6 +10,11 @@
  * the control engine leaves it out; the readings buffered before it went away are kept for the
  * next successful poll.
  *
+ * The station's operating state (from its EVSE statuses) is a poll reading too, but only when it
+ * changed since the state last polled, or when that one is `stateRefreshMs` old (default 60 s):
+ * an idle fleet then writes one state row per station a minute rather than one per poll, and the
+ * latest state's age stays bounded. The first poll after a (re)connect always carries it.
+ *
  * Control: `evChargingLimit` (W or A) and `loadLimit` (W) become a charging profile through
  * `Csms.setChargingLimit` on the station (evse 0, a StationMax profile) or a configured EVSE,
  * queued while the station is offline until the setpoint expires, and confirmed by the composite
@@ -20,6 +25,7 @@ import {
   type DeviceAdapter,
   type DeviceDescription,
   GridseamError,
+  type OperatingState,
   type Reading,
   type Setpoint,
 } from '@gridseam/model';
@@ -38,6 +44,8 @@ import type {
 
 /** Readings kept per station between polls; beyond it the oldest are dropped (and counted). */
 export const DEFAULT_MAX_BUFFERED_READINGS = 5000;
+/** An unchanged operating state is polled again after this long, ms. */
+export const DEFAULT_STATE_REFRESH_MS = 60_000;
 
 /** The electrical facts assumed where a station does not report them. */
 export interface ChargerDefaults {
@@ -63,6 +71,11 @@ export interface OcppChargerAdapterOptions {
   /** The EVSE limits are installed on; 0 (default) is the whole station (StationMax profile). */
   controlEvseId?: number;
   maxBufferedReadings?: number;
+  /**
+   * An unchanged operating state is repeated in a poll's readings once it is this old, ms
+   * (default 60,000); a changed one is always in the next poll. 0 repeats it every poll.
+   */
+  stateRefreshMs?: number;
   /** Clock for read-back stamps; default Date.now. */
   now?: () => number;
 }
@@ -84,6 +97,9 @@ export class OcppChargerAdapter implements DeviceAdapter {
   private readonly options: OcppChargerAdapterOptions;
   private readonly now: () => number;
   private readonly maxBuffered: number;
+  private readonly stateRefreshMs: number;
+  /** The operating state the last poll carried, and that poll's instant. */
+  private polledState: { value: OperatingState; at: number } | undefined;
   private online = false;
   private versionInUse: OcppVersion | undefined;
   private info: StationInfo | undefined;
@@ -103,6 +119,12 @@ export class OcppChargerAdapter implements DeviceAdapter {
     this.identity = options.identity;
     this.now = options.now ?? Date.now;
     this.maxBuffered = Math.max(1, options.maxBufferedReadings ?? DEFAULT_MAX_BUFFERED_READINGS);
+    const refresh = options.stateRefreshMs ?? DEFAULT_STATE_REFRESH_MS;
+    if (!Number.isFinite(refresh) || refresh < 0)
+      throw new GridseamError('GW_ERR_VALIDATION', `stateRefreshMs must be a number >= 0, got ${refresh}`, {
+        issues: [{ path: '/stateRefreshMs', message: 'expected a number >= 0' }],
+      });
+    this.stateRefreshMs = refresh;
   }
 
   /** Whether the station's WebSocket is open. */
@@ -148,7 +170,10 @@ export class OcppChargerAdapter implements DeviceAdapter {
     return description;
   }
 
-  /** The readings received since the last poll, plus the station's operating state at `at`. */
+  /**
+   * The readings received since the last poll, plus the station's operating state at `at` when it
+   * changed or the last one polled is `stateRefreshMs` old (see the header).
+   */
   async poll(at: number): Promise<Reading[]> {
     if (!this.online)
       throw new GridseamError('GW_ERR_DEVICE_UNREACHABLE', `charging station ${this.identity} is not connected`, {
@@ -163,9 +188,17 @@ export class OcppChargerAdapter implements DeviceAdapter {
         : this.stationStatus !== undefined
           ? operatingStateOf(this.stationStatus)
           : undefined;
-    if (state !== undefined)
+    if (state !== undefined && this.stateDue(state, at)) {
       readings.push({ deviceId: this.deviceId, ts: at, measurand: 'operatingState', value: state, unit: 'state' });
+      this.polledState = { value: state, at };
+    }
     return readings;
+  }
+
+  /** Whether a poll at `at` carries the state: changed, never polled, refresh due, or the clock went back. */
+  private stateDue(state: OperatingState, at: number): boolean {
+    const last = this.polledState;
+    return last === undefined || last.value !== state || at < last.at || at - last.at >= this.stateRefreshMs;
   }
 
   /**
@@ -209,6 +242,8 @@ export class OcppChargerAdapter implements DeviceAdapter {
 
   onDisconnected(): void {
     this.online = false;
+    // The statuses may change unseen while away: the first poll after the reconnect carries the state.
+    this.polledState = undefined;
   }
 
   onBooted(station: StationInfo): void {

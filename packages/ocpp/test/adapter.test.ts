@@ -77,11 +77,8 @@ describe('OcppChargerAdapter', () => {
       value: 'charging',
       unit: 'state',
     });
-    // Drained: the next poll has the state only.
-    assert.deepEqual(
-      (await adapter.poll(40)).map((r) => r.measurand),
-      ['operatingState'],
-    );
+    // Drained, and the state unchanged since the last poll: nothing new.
+    assert.deepEqual(await adapter.poll(40), []);
     // Readings that arrive before a disconnect wait for the next successful poll.
     chargers.readings('CP-1', [reading('CP-1', 50, -100)]);
     chargers.disconnected('CP-1');
@@ -91,6 +88,92 @@ describe('OcppChargerAdapter', () => {
       (await adapter.poll(70)).filter((r) => r.measurand === 'activePower').map((r) => r.ts),
       [50],
     );
+  });
+
+  test('poll: the operating state when it changes, else once it is stateRefreshMs old; always after a reconnect', async () => {
+    const adapter = new OcppChargerAdapter({
+      deviceId: 'charger-1',
+      identity: 'CP-1',
+      control: new FakeControl(),
+      defaults: DEFAULTS,
+      stateRefreshMs: 1_000,
+    });
+    const states = async (at: number) =>
+      (await adapter.poll(at)).filter((r) => r.measurand === 'operatingState').map((r) => [r.ts, r.value]);
+    adapter.onConnected('1.6');
+    // No status yet: no state to report.
+    assert.deepEqual(await states(0), []);
+    adapter.onStatus(1, 'Available');
+    assert.deepEqual(await states(100), [[100, 'idle']]);
+    // Unchanged: left out until the refresh is due (1,000 ms after the one polled at 100).
+    assert.deepEqual(await states(200), []);
+    assert.deepEqual(await states(1_099), []);
+    assert.deepEqual(await states(1_100), [[1_100, 'idle']]);
+    assert.deepEqual(await states(1_200), []);
+    // A change is in the next poll, whatever the refresh; a status that maps to the same state is no change.
+    adapter.onStatus(1, 'Charging');
+    assert.deepEqual(await states(1_300), [[1_300, 'charging']]);
+    adapter.onStatus(1, 'Charging');
+    assert.deepEqual(await states(1_400), []);
+    adapter.onStatus(1, 'SuspendedEV');
+    adapter.onStatus(1, 'Finishing'); // standby as well: one change between the polls
+    assert.deepEqual(await states(1_500), [[1_500, 'standby']]);
+    // Back to the state before: a change again.
+    adapter.onStatus(1, 'Charging');
+    assert.deepEqual(await states(1_600), [[1_600, 'charging']]);
+    // A clock that went back repeats the state rather than waiting for it to catch up.
+    assert.deepEqual(await states(900), [[900, 'charging']]);
+    // Away and back with the same status: the first poll after the reconnect carries the state.
+    adapter.onDisconnected();
+    adapter.onConnected('1.6');
+    assert.deepEqual(await states(1_000), [[1_000, 'charging']]);
+    assert.deepEqual(await states(1_100), []);
+    // Readings that arrived still come through while the state is left out.
+    adapter.onReadings([reading('CP-1', 1_150, -7_000)]);
+    assert.deepEqual(
+      (await adapter.poll(1_200)).map((r) => r.measurand),
+      ['activePower'],
+    );
+  });
+
+  test('poll: stateRefreshMs 0 repeats the state every poll; the default keeps it for a minute; bad values refused', async () => {
+    const every = new OcppChargerAdapter({
+      deviceId: 'charger-1',
+      identity: 'CP-1',
+      control: new FakeControl(),
+      defaults: DEFAULTS,
+      stateRefreshMs: 0,
+    });
+    every.onConnected('2.0.1');
+    every.onStatus(0, 'Unavailable');
+    for (const at of [10, 10, 20])
+      assert.deepEqual(
+        (await every.poll(at)).map((r) => [r.ts, r.value]),
+        [[at, 'unavailable']],
+      );
+
+    const chargers = new OcppChargers();
+    const byDefault = chargers.add({ deviceId: 'charger-2', identity: 'CP-2', defaults: DEFAULTS });
+    chargers.connected('CP-2', '2.0.1');
+    chargers.status('CP-2', 1, 'Occupied', 0);
+    const polls: number[] = [];
+    // Every 10 s for three minutes: the unchanged state at 0, 60 s, 120 s and 180 s only.
+    for (let at = 0; at <= 180_000; at += 10_000)
+      if ((await byDefault.poll(at)).some((r) => r.measurand === 'operatingState')) polls.push(at);
+    assert.deepEqual(polls, [0, 60_000, 120_000, 180_000]);
+
+    for (const stateRefreshMs of [-1, Number.NaN, Number.POSITIVE_INFINITY])
+      assert.throws(
+        () =>
+          new OcppChargerAdapter({
+            deviceId: 'charger-3',
+            identity: 'CP-3',
+            control: new FakeControl(),
+            defaults: DEFAULTS,
+            stateRefreshMs,
+          }),
+        (error: unknown) => GridseamError.is(error) && error.code === 'GW_ERR_VALIDATION',
+      );
   });
 
   test('the buffer is bounded: the oldest readings are dropped and counted', async () => {

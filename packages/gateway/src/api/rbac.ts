@@ -30,6 +30,13 @@ export const RBAC_RULES: Readonly<Record<string, Access>> = {
   'GET /api/devices/:id/telemetry': 'viewer',
   'GET /api/devices/:id/telemetry/latest': 'viewer',
   'GET /api/devices/:id/sessions': 'viewer',
+  'POST /api/devices/:id/charger/remote-start': 'operator',
+  'POST /api/devices/:id/charger/remote-stop': 'operator',
+  'POST /api/devices/:id/charger/reset': 'operator',
+  'POST /api/devices/:id/charger/availability': 'operator',
+  'GET /api/devices/:id/charger/settings': 'viewer',
+  'PUT /api/devices/:id/charger/settings': 'operator',
+  'GET /api/devices/:id/charger/composite-schedule': 'viewer',
 
   'GET /api/groups': 'viewer',
   'GET /api/groups/:id': 'viewer',

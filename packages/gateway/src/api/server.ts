@@ -8,6 +8,7 @@ import { bearerToken, TokenVerifier } from './auth.ts';
 import { errorAnswer, validatorCompiler } from './errors.ts';
 import { createApiMetrics } from './metrics.ts';
 import { type Access, accessFor, RBAC_RULES, roleAllows, ruleKey } from './rbac.ts';
+import { chargerRoutes } from './routes/chargers.ts';
 import { type Api, type RouteContext, setPrincipal } from './routes/context.ts';
 import { controlRoutes } from './routes/control.ts';
 import { deviceRoutes } from './routes/devices.ts';
@@ -160,6 +161,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   resourceRoutes(plain, context);
   deviceRoutes(typed, context);
   sessionRoutes(typed, context, { store: options.store });
+  chargerRoutes(typed, context, { store: options.store, chargers: options.chargers });
   groupRoutes(typed, context);
   eventRoutes(typed, context);
   controlRoutes(typed, context, options.control);

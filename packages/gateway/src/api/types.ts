@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Bus } from '../bus/types.ts';
 import type { ControlEngine } from '../control/engine.ts';
 import type { Store } from '../store/types.ts';
+import type { ChargerService } from './routes/chargers.ts';
 
 /** Roles in increasing power: each role may do everything the ones before it may. */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -30,4 +31,6 @@ export interface ApiOptions {
   now?: () => number;
   /** The control engine behind /api/control (absent: those routes answer GW_ERR_NOT_SUPPORTED). */
   control?: Pick<ControlEngine, 'decisions' | 'compliance' | 'overrides' | 'operatorOverride' | 'cancelOverride'>;
+  /** The OCPP CSMS and its stations behind /api/devices/:id/charger/* (absent: those routes answer GW_ERR_NOT_SUPPORTED). */
+  chargers?: ChargerService | undefined;
 }
