@@ -16,6 +16,8 @@ import { DEFAULT_POLL_CONCURRENCY, EdgeRuntime, type EdgeSource, systemClock } f
 import { FleetRegistry } from './registry/index.ts';
 import { type Ieee2030_5Seam, startIeee2030_5Seam } from './seams/ieee2030-5.ts';
 import { type OcppSeam, prepareOcpp } from './seams/ocpp.ts';
+import { type Openadr2bSeam, startOpenadr2bSeam } from './seams/openadr2b.ts';
+import { type Openadr3Seam, startOpenadr3Seam } from './seams/openadr3.ts';
 import { openStore } from './store/index.ts';
 import type { Store } from './store/types.ts';
 import { startRetention, TelemetryWriter } from './telemetry/index.ts';
@@ -131,6 +133,10 @@ export interface Gateway {
   ieee2030_5: Ieee2030_5Seam | undefined;
   /** The OCPP CSMS and its charging stations, when the config has an `ocpp` section. */
   ocpp: OcppSeam | undefined;
+  /** The OpenADR 3 VEN wired to the fleet and the engine, when the config has utility.openadr3. */
+  openadr3: Openadr3Seam | undefined;
+  /** The OpenADR 2.0b VEN wired to the fleet and the engine, when the config has utility.openadr2b. */
+  openadr2b: Openadr2bSeam | undefined;
   /** Where the API listens, e.g. http://127.0.0.1:8080. */
   address: string;
   /**
@@ -288,6 +294,38 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       closers.push({ name: 'ieee2030-5 client', close: () => seam.close() });
     }
 
+    let openadr3: Openadr3Seam | undefined;
+    const openadr3Config = config.utility?.openadr3;
+    if (openadr3Config !== undefined) {
+      const seam = await startOpenadr3Seam({
+        config: openadr3Config,
+        store,
+        bus,
+        registry,
+        engine: control,
+        logger: logger.child({ component: 'openadr3' }),
+        ...optionalEnvAndClock(options),
+      });
+      openadr3 = seam;
+      closers.push({ name: 'openadr3 ven', close: () => seam.close() });
+    }
+
+    let openadr2b: Openadr2bSeam | undefined;
+    const openadr2bConfig = config.utility?.openadr2b;
+    if (openadr2bConfig !== undefined) {
+      const seam = await startOpenadr2bSeam({
+        config: openadr2bConfig,
+        store,
+        bus,
+        registry,
+        engine: control,
+        logger: logger.child({ component: 'openadr2b' }),
+        ...(options.now ? { now: options.now } : {}),
+      });
+      openadr2b = seam;
+      closers.push({ name: 'openadr2b ven', close: () => seam.close() });
+    }
+
     const api = await buildApi({
       store,
       bus,
@@ -316,6 +354,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       control,
       ieee2030_5,
       ocpp,
+      openadr3,
+      openadr2b,
       address,
       close: () => {
         closed ??= closeAll().then(() => logger.info('gateway closed'));

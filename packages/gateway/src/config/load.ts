@@ -7,6 +7,7 @@ import { Value } from 'typebox/value';
 import { isCollection, isPair, isScalar, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import { type ConfigIssue, issuesFromAjv, keyPathOf } from './issues.ts';
 import { ocppIssues, resolveOcppPaths } from './ocpp.ts';
+import { openadr2bIssues, openadr3Issues, resolveOpenadr2bPaths } from './openadr.ts';
 import { buildConfigSchema, FleetGroup, type GatewayConfig } from './schema.ts';
 import { sunspecIssues } from './sunspec.ts';
 import { resolveUtilityPaths, utilityIssues } from './utility.ts';
@@ -185,6 +186,8 @@ function validate(config: unknown, file: string): void {
   issues.push(...tokenIssues(config));
   issues.push(...sunspecIssues(config));
   issues.push(...utilityIssues(config));
+  issues.push(...openadr3Issues(config));
+  issues.push(...openadr2bIssues(config));
   issues.push(...ocppIssues(config));
   if (issues.length > 0) throw configError(file, issues);
 }
@@ -297,7 +300,9 @@ function tokenIssues(config: unknown): ConfigIssue[] {
 
 /** Relative sqlite paths are relative to the config file, not to wherever the process was started. */
 function resolvePaths(loaded: GatewayConfig, baseDir: string): GatewayConfig {
-  const utility = resolveUtilityPaths(loaded.utility, baseDir);
+  const resolved = resolveUtilityPaths(loaded.utility, baseDir);
+  const openadr2b = resolveOpenadr2bPaths(resolved?.openadr2b, baseDir);
+  const utility = resolved === undefined || openadr2b === undefined ? resolved : { ...resolved, openadr2b };
   const withUtility = utility === undefined ? loaded : { ...loaded, utility };
   const ocpp = resolveOcppPaths(withUtility.ocpp, baseDir);
   const config = ocpp === undefined ? withUtility : { ...withUtility, ocpp };

@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { Id } from '@gridseam/model';
 import Type, { type Static } from 'typebox';
 import { type ConfigIssue, keyPathOf } from './issues.ts';
+import { Openadr2bSection, Openadr3Section } from './openadr.ts';
 
 /**
  * The `utility` section: the utility protocols the gateway speaks as a client. Today one,
@@ -124,6 +125,10 @@ export const UtilitySection = Type.Object(
   {
     /** The IEEE 2030.5 client; absent: none. */
     ieee2030_5: Type.Optional(Ieee2030_5Section),
+    /** The OpenADR 3 VEN (config/openadr.ts); absent: none. */
+    openadr3: Type.Optional(Openadr3Section),
+    /** The OpenADR 2.0b VEN (config/openadr.ts); absent: none. */
+    openadr2b: Type.Optional(Openadr2bSection),
   },
   { additionalProperties: false },
 );
