@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { Id } from '@gridseam/model';
+import { Id, SetpointKind } from '@gridseam/model';
 import Type, { type Static } from 'typebox';
 import { type ConfigIssue, keyPathOf } from './issues.ts';
 
@@ -25,19 +25,7 @@ const Name = Type.String({ minLength: 1, maxLength: 128 });
 export const Openadr3SimpleControl = Type.Union([
   Type.Object(
     {
-      kind: Type.Enum([
-        'exportLimit',
-        'importLimit',
-        'generationLimit',
-        'loadLimit',
-        'fixedW',
-        'targetSoc',
-        'chargeLimit',
-        'dischargeLimit',
-        'connect',
-        'energize',
-        'evChargingLimit',
-      ]),
+      kind: SetpointKind,
       value: Type.Number(),
     },
     { additionalProperties: false },
@@ -247,19 +235,7 @@ const Oadr2bOptPolicy = Type.Enum(['always', 'never-when-offline', 'never']);
 /** A setpoint a SIMPLE level stands for (value in the kind's unit, docs/MODEL.md). */
 export const Openadr2bLevelControl = Type.Object(
   {
-    kind: Type.Enum([
-      'exportLimit',
-      'importLimit',
-      'generationLimit',
-      'loadLimit',
-      'fixedW',
-      'targetSoc',
-      'chargeLimit',
-      'dischargeLimit',
-      'connect',
-      'energize',
-      'evChargingLimit',
-    ]),
+    kind: SetpointKind,
     value: Type.Number(),
   },
   { additionalProperties: false },
