@@ -60,6 +60,7 @@ export const RBAC_RULES: Readonly<Record<string, Access>> = {
   'DELETE /api/events/:id': 'admin',
   'POST /api/events/:id/status': 'operator',
   'GET /api/events/:id/decisions': 'viewer',
+  'GET /api/events/:id/reports': 'viewer',
 
   'GET /api/control/decisions': 'viewer',
   'GET /api/control/compliance': 'viewer',

@@ -12,6 +12,7 @@ import { chargerRoutes } from './routes/chargers.ts';
 import { type Api, type RouteContext, setPrincipal } from './routes/context.ts';
 import { controlRoutes } from './routes/control.ts';
 import { deviceRoutes } from './routes/devices.ts';
+import { eventReportRoutes } from './routes/event-reports.ts';
 import { eventRoutes } from './routes/events.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { resourceRoutes } from './routes/resources.ts';
@@ -164,6 +165,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   chargerRoutes(typed, context, { store: options.store, chargers: options.chargers });
   groupRoutes(typed, context);
   eventRoutes(typed, context);
+  eventReportRoutes(typed, context);
   controlRoutes(typed, context, options.control);
   systemRoutes(typed, context, { store: options.store, bus: options.bus, startedAt });
   openApiRoute(plain);

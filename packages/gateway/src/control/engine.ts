@@ -188,6 +188,8 @@ export interface DecisionDelivery {
   unchanged: number;
   /** Devices this decision wanted to command but could not, and why. */
   skipped: Array<{ deviceId: string; reason: string }>;
+  /** The device setpoints this decision wants in force (issued or unchanged), at most 100. */
+  setpoints?: Array<{ deviceId: string; kind: SetpointKind; value: number }>;
 }
 
 /** One explained decision for one (scope, control type), as of the tick that made it. */
@@ -355,6 +357,14 @@ function deliveredValue(kind: SetpointKind, value: number): number {
 
 function sameValue(a: number, b: number): boolean {
   return Math.abs(a - b) <= Math.max(1e-6, Math.abs(b) * 1e-6);
+}
+
+/** A decision's device setpoints as its record shows them (the first 100). */
+function listSetpoint(record: ControlDecisionRecord | undefined, want: Desired): void {
+  if (record === undefined) return;
+  const list = record.delivery.setpoints ?? [];
+  record.delivery.setpoints = list;
+  if (list.length < 100) list.push({ deviceId: want.deviceId, kind: want.kind, value: want.value });
 }
 
 function setpointSourceOf(intent: IntentSummary): SetpointSource {
@@ -1206,6 +1216,7 @@ export class ControlEngine {
         this.#retag(current, want.eventIds);
         report.unchanged++;
         if (record) record.delivery.unchanged++;
+        listSetpoint(record, want);
         continue;
       }
       const problems = setpointValueProblems({ kind: want.kind, value: want.value, start: now, expiry: want.expiry });
@@ -1213,6 +1224,7 @@ export class ControlEngine {
         record?.delivery.skipped.push({ deviceId: want.deviceId, reason: problems.map(([, m]) => m).join('; ') });
         continue;
       }
+      listSetpoint(record, want);
       issues.push({ want, previous: current, release: false });
     }
     await this.#issueAll(issues, now, (want) => {
@@ -1628,6 +1640,7 @@ export class ControlEngine {
             }
           : {}),
         ...(record.delivery.skipped.length > 0 ? { skipped: record.delivery.skipped.slice(0, 100) } : {}),
+        ...(record.delivery.setpoints ? { setpoints: record.delivery.setpoints } : {}),
       };
       const events = new Set<string>();
       if (record.winner?.ref && this.#events.has(record.winner.ref)) events.add(record.winner.ref);

@@ -18,7 +18,9 @@
  * Up (reports): per reported site a TELEMETRY_USAGE data point (site power drawn from the grid, W: the site
  * meter's activePower negated, else the devices' summed; generator convention in the model) and a
  * TELEMETRY_STATUS one (online = some device with fresh telemetry; manual override = false), sampled when the
- * VTN's report requests ask.
+ * VTN's report requests ask. Each report the VTN answers is an audit row 'openadr2b.report' on the VEN
+ * (targetType 'ven', targetId venName) with its name, span, values per rID and the VTN's eiResponse
+ * (openadr-report-audit.ts); GET /api/events/{id}/reports shows an event those overlapping its window.
  *
  * Known limits: signal-level eiTargets are joined with the event's; TELEMETRY_STATUS does not report operator
  * overrides or load control state; the engine's outcomes are not reported back (2.0b has no such message).
@@ -50,6 +52,13 @@ import type { ControlEngine } from '../control/engine.ts';
 import type { FleetRegistry } from '../registry/index.ts';
 import type { Store } from '../store/types.ts';
 import { canonicalId } from './ieee2030-5.ts';
+import {
+  listedResources,
+  OPENADR2B_REPORT_ACTION,
+  type OpenadrReportDetail,
+  ValueSummaries,
+  VEN_TARGET_TYPE,
+} from './openadr-report-audit.ts';
 
 /** Who the audit log names for the seam's registry writes. */
 export const OPENADR2B_ACTOR = 'openadr2b';
@@ -143,6 +152,7 @@ interface ProgramEntry {
 /** A reported data point: rID -> site and what it measures. */
 interface DataPoint {
   siteId: string;
+  resourceId: string;
   measure: 'usage' | 'status';
 }
 
@@ -265,6 +275,11 @@ class Openadr2bSeamImpl implements Openadr2bSeam {
       this.ven.on('report', (sent) => {
         this.#reports.push(sent);
         if (this.#reports.length > REPORTS_KEPT) this.#reports.splice(0, this.#reports.length - REPORTS_KEPT);
+        this.#work = this.#work.then(() =>
+          this.#auditReport(sent).catch((error: unknown) =>
+            log.warn({ err: errorText(error) }, 'OpenADR 2.0b report not recorded'),
+          ),
+        );
       }),
       this.ven.on('registration', (registration) =>
         registration === undefined
@@ -497,6 +512,26 @@ class Openadr2bSeamImpl implements Openadr2bSeam {
 
   // ------------------------------------------------------------------ reports
 
+  /** One row 'openadr2b.report' on the VEN (openadr-report-audit.ts): 2.0b telemetry is not an event's. */
+  async #auditReport(sent: Ven2bReportSent): Promise<void> {
+    const sites = new Set<string>();
+    for (const rID of sent.rIds) {
+      const point = this.#points.get(rID);
+      if (point !== undefined) sites.add(point.siteId);
+    }
+    await this.#options.store.audit.append({
+      at: this.#now(),
+      actor: OPENADR2B_ACTOR,
+      action: OPENADR2B_REPORT_ACTION,
+      targetType: VEN_TARGET_TYPE,
+      targetId: this.#config.venName,
+      detail: {
+        ...report2bDetail(sent, (rID) => this.#points.get(rID)?.resourceId),
+        siteIds: [...sites].slice(0, 100),
+      },
+    });
+  }
+
   /** Sites reported: configured, else every site a program enrols. */
   #reportedSites(): string[] {
     const configured = this.#config.reports?.siteIds;
@@ -540,8 +575,8 @@ class Openadr2bSeamImpl implements Openadr2bSeam {
       const resourceId = this.#resourceIdOf(siteId);
       const usageRid = `${resourceId}:usage`;
       const statusRid = `${resourceId}:status`;
-      this.#points.set(usageRid, { siteId, measure: 'usage' });
-      this.#points.set(statusRid, { siteId, measure: 'status' });
+      this.#points.set(usageRid, { siteId, resourceId, measure: 'usage' });
+      this.#points.set(statusRid, { siteId, resourceId, measure: 'status' });
       usage.descriptions.push({
         rID: usageRid,
         reportDataSource: { resourceID: [resourceId] },
@@ -639,4 +674,54 @@ function targetMapOf(config: Openadr2bSection): Oadr2bTargetMap {
     else if (target.partyId !== undefined) parties[target.partyId] = value;
   }
   return { resources, groups, parties };
+}
+
+/** The audit detail of a 2.0b oadrUpdateReport: what was reported and the VTN's oadrUpdatedReport answer. */
+export function report2bDetail(
+  sent: Ven2bReportSent,
+  resourceOf: (rID: string) => string | undefined = () => undefined,
+): OpenadrReportDetail {
+  const values = new ValueSummaries();
+  const resources = new Set<string>();
+  let period: { start: number; end: number } | undefined;
+  const report = sent.report;
+  for (const interval of report.intervals ?? []) {
+    const start = interval.dtstart ?? report.dtstart;
+    if (start !== undefined) {
+      // xcal durations are seconds (codec); a one-shot report has none.
+      const end = start + (interval.duration ?? sent.granularityS) * 1000;
+      period = { start: Math.min(period?.start ?? start, start), end: Math.max(period?.end ?? end, end) };
+    }
+    for (const { rID, payload } of interval.oadrReportPayload) {
+      resources.add(resourceOf(rID) ?? rID);
+      values.add(
+        rID,
+        payload.kind === 'payloadFloat'
+          ? payload.value
+          : {
+              online: payload.oadrOnline,
+              manualOverride: payload.oadrManualOverride,
+              ...(payload.oadrLoadControlState === undefined ? {} : { loadControlState: payload.oadrLoadControlState }),
+            },
+      );
+    }
+  }
+  const { responseCode, responseDescription } = sent.answer;
+  return {
+    protocol: 'openadr2b',
+    ...(report.reportName === undefined ? {} : { reportName: report.reportName }),
+    reportSpecifierId: sent.reportSpecifierId,
+    reportRequestId: sent.reportRequestId,
+    ...(report.eiReportID === undefined ? {} : { eiReportID: report.eiReportID }),
+    granularityS: sent.granularityS,
+    reportBackS: sent.reportBackS,
+    ...(period === undefined ? {} : { period }),
+    intervals: sent.intervals,
+    ...listedResources([...resources]),
+    values: values.toJSON(),
+    ...(values.truncated ? { valuesTruncated: true } : {}),
+    sent: true,
+    accepted: responseCode === 200,
+    answer: { responseCode, ...(responseDescription === undefined ? {} : { responseDescription }) },
+  };
 }

@@ -20,9 +20,10 @@
  * Up:
  * - reports the events ask for, from the registry's devices and their latest telemetry: a resource
  *   is a site (its meter when it has exactly one, else its DERs summed; the model's generator
- *   convention) or one device; each report posted is an audit row 'openadr3.report' on the event
- *   (GET /api/audit?targetType=event&targetId=...), beside the engine's decisions on the event
- *   (GET /api/events/{id}/decisions);
+ *   convention) or one device; each report (posted, refused or left without data) is an audit row
+ *   'openadr3.report' on its event with its name, span, values summary and the VTN's answer
+ *   (openadr-report-audit.ts; GET /api/events/{id}/reports), beside the engine's decisions on the
+ *   event (GET /api/events/{id}/decisions);
  * - engine outcomes are logged (OpenADR 3 has no per-event response; the reports tell the VTN).
  * The VTN going away leaves the events in the engine running to their end (the VEN keeps them); a
  * wrong secret or a refusal is logged as an error with its GW_ERR code, never a crash.
@@ -48,6 +49,12 @@ import type { ControlEngine, EventOutcome } from '../control/engine.ts';
 import type { FleetRegistry } from '../registry/index.ts';
 import type { Store } from '../store/types.ts';
 import { latestValues } from './ieee2030-5-reports.ts';
+import {
+  listedResources,
+  OPENADR3_REPORT_ACTION,
+  type OpenadrReportDetail,
+  ValueSummaries,
+} from './openadr-report-audit.ts';
 
 /** Who the audit log names for the seam's writes. */
 export const OPENADR3_ACTOR = 'openadr3';
@@ -405,18 +412,10 @@ class Openadr3SeamImpl implements Openadr3Seam {
     await this.#options.store.audit.append({
       at: this.#now(),
       actor: OPENADR3_ACTOR,
-      action: 'openadr3.report',
+      action: OPENADR3_REPORT_ACTION,
       targetType: 'event',
       targetId,
-      detail: {
-        eventID: report.eventID,
-        posted: report.posted,
-        payloadTypes: report.payloadTypes,
-        intervals: report.intervals,
-        resources: report.resources,
-        ...(report.reportID === undefined ? {} : { reportID: report.reportID }),
-        ...(report.reason === undefined ? {} : { reason: report.reason }),
-      },
+      detail: report3Detail(report, this.#config.version),
     });
     if (report.posted)
       this.#logger.debug({ eventId: targetId, payloadTypes: report.payloadTypes }, 'OpenADR 3 report posted');
@@ -527,4 +526,50 @@ export function siteSample(
   const imported = meter ? value(meter.id, 'energyImported') : sum(ders, 'energyImported');
   if (Object.keys(values).length === 0 && imported === undefined) return undefined;
   return { resourceName, values, ...(imported === undefined ? {} : { energyImportedWh: imported }) };
+}
+
+/** The audit detail of a 3.x report: what was reported (from the body built) and the VTN's answer. */
+export function report3Detail(report: ReportPosted, version: string): OpenadrReportDetail {
+  const values = new ValueSummaries();
+  const body = report.report;
+  const resources = Array.isArray(body?.resources) ? (body.resources as unknown[]) : [];
+  for (const resource of resources) {
+    const intervals = (resource as { intervals?: unknown }).intervals;
+    if (!Array.isArray(intervals)) continue;
+    for (const interval of intervals) {
+      const payloads = (interval as { payloads?: unknown }).payloads;
+      if (!Array.isArray(payloads)) continue;
+      for (const payload of payloads) {
+        const { type, values: list } = payload as { type?: unknown; values?: unknown };
+        if (typeof type !== 'string' || !Array.isArray(list)) continue;
+        for (const value of list) values.add(type, value);
+      }
+    }
+  }
+  const sent = report.status !== undefined;
+  const accepted = report.posted;
+  return {
+    protocol: 'openadr3',
+    version,
+    eventID: report.eventID,
+    ...(typeof body?.reportName === 'string' ? { reportName: body.reportName } : {}),
+    payloadTypes: report.payloadTypes,
+    ...(report.period === undefined ? {} : { period: report.period }),
+    intervals: report.intervals.length,
+    ...listedResources(report.resources),
+    values: values.toJSON(),
+    ...(values.truncated ? { valuesTruncated: true } : {}),
+    sent,
+    accepted,
+    ...(sent
+      ? {
+          answer: {
+            status: report.status,
+            ...(report.reportID === undefined ? {} : { reportID: report.reportID }),
+            ...(accepted || report.reason === undefined ? {} : { problem: report.reason }),
+          },
+        }
+      : {}),
+    ...(report.reason === undefined ? {} : { reason: report.reason }),
+  };
 }

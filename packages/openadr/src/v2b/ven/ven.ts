@@ -48,6 +48,7 @@ import type {
   OadrMessage,
   OadrMessageOf,
   OadrMessageType,
+  OadrReport,
   OadrServiceName,
   OptReason,
   OptType,
@@ -198,6 +199,10 @@ export interface Ven2bReportRun {
 export interface Ven2bReportSent extends Ven2bReportRun {
   intervals: number;
   at: number;
+  /** The oadrReport sent in the oadrUpdateReport. */
+  report: OadrReport;
+  /** The VTN's oadrUpdatedReport ei:eiResponse. */
+  answer: { responseCode: number; responseDescription?: string };
 }
 
 export interface Ven2bExchange {
@@ -939,7 +944,14 @@ class Ven2bImpl implements Ven2b {
         reportRequestId: active.request.reportRequestId,
         code: updated.eiResponse.responseCode,
       });
-    this.#emit('report', { ...runOf(active.request), intervals: report.intervals?.length ?? 0, at: now });
+    const { responseCode, responseDescription } = updated.eiResponse;
+    this.#emit('report', {
+      ...runOf(active.request),
+      intervals: report.intervals?.length ?? 0,
+      at: now,
+      report,
+      answer: { responseCode, ...(responseDescription === undefined ? {} : { responseDescription }) },
+    });
     const cancel = updated.oadrCancelReport;
     if (cancel !== undefined) await this.#onCancelReport({ type: 'oadrCancelReport', ...cancel });
   }

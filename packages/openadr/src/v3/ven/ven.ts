@@ -145,6 +145,12 @@ export interface ReportPosted {
   resources: string[];
   posted: boolean;
   reason?: string;
+  /** The report body as built (what was posted, or refused); absent when there was no data. */
+  report?: Record<string, unknown>;
+  /** Time span of the intervals reported, epoch ms. */
+  period?: { start: number; end: number };
+  /** The VTN's HTTP status for POST /reports; absent when it was not asked. */
+  status?: number;
 }
 
 export interface SyncSummary {
@@ -1042,6 +1048,13 @@ class Ven3Impl implements Ven3 {
       return 'skipped';
     }
     body.resources = reported;
+    let period: { start: number; end: number } | undefined;
+    for (const { intervals: list } of resources)
+      for (const data of list) {
+        const end = data.start + data.durationS * 1000;
+        period = { start: Math.min(period?.start ?? data.start, data.start), end: Math.max(period?.end ?? end, end) };
+      }
+    const sent = { report: body, ...(period === undefined ? {} : { period }) };
     try {
       const response = await this.#call('POST', '/reports', { json: body });
       this.#expectOk(response, 'POST /reports');
@@ -1053,6 +1066,8 @@ class Ven3Impl implements Ven3 {
         intervals,
         resources: reported.map((r) => r.resourceName),
         posted: true,
+        ...sent,
+        status: response.status,
       });
       return 'ok';
     } catch (error) {
@@ -1067,6 +1082,8 @@ class Ven3Impl implements Ven3 {
         resources: reported.map((r) => r.resourceName),
         posted: false,
         reason: failure.message,
+        ...sent,
+        ...(typeof failure.details?.status === 'number' ? { status: failure.details.status } : {}),
       });
       return 'skipped';
     }
