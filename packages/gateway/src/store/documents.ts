@@ -47,7 +47,7 @@ function jsonOf(namespace: string, id: string, doc: unknown): string {
   return text;
 }
 
-function parse(text: unknown): unknown {
+export function parseDocument(text: unknown): unknown {
   return typeof text === 'string' ? JSON.parse(text) : text;
 }
 
@@ -55,6 +55,43 @@ function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += CHUNK_ROWS) out.push(items.slice(i, i + CHUNK_ROWS));
   return out;
+}
+
+/** A write checked and reduced (the later change of an id wins) before the database is touched. */
+export interface DocumentWritePlan {
+  readonly deletes: string[];
+  readonly upserts: Array<{ id: string; doc: string }>;
+  readonly updatedAt: number;
+}
+
+/** Validates a write's namespace and changes; undefined when there is nothing to write. */
+export function planDocumentWrite(
+  namespace: string,
+  changes: readonly DocumentChange[],
+): DocumentWritePlan | undefined {
+  checkKey('namespace', namespace, MAX_NAMESPACE_LENGTH);
+  if (!Array.isArray(changes)) throw invalid('changes must be an array');
+  const last = new Map<string, string | null>();
+  for (const change of changes) {
+    const id = checkKey('document id', (change as Partial<DocumentChange> | null)?.id, MAX_DOCUMENT_ID_LENGTH);
+    last.set(id, change.doc === null ? null : jsonOf(namespace, id, change.doc));
+  }
+  if (last.size === 0) return undefined;
+  const deletes: string[] = [];
+  const upserts: Array<{ id: string; doc: string }> = [];
+  for (const [id, doc] of last) {
+    if (doc === null) deletes.push(id);
+    else upserts.push({ id, doc });
+  }
+  return { deletes, upserts, updatedAt: Date.now() };
+}
+
+export function checkNamespace(namespace: unknown): string {
+  return checkKey('namespace', namespace, MAX_NAMESPACE_LENGTH);
+}
+
+export function checkDocumentId(id: unknown): string {
+  return checkKey('document id', id, MAX_DOCUMENT_ID_LENGTH);
 }
 
 export function documentRepository(ctx: StoreContext): DocumentRepository {
@@ -71,7 +108,7 @@ export function documentRepository(ctx: StoreContext): DocumentRepository {
           .execute();
         return rows.map<StoredDocument>((row) => ({
           id: row.id,
-          doc: parse(row.doc),
+          doc: parseDocument(row.doc),
           updatedAt: Number(row.updated_at),
         }));
       });
@@ -87,28 +124,16 @@ export function documentRepository(ctx: StoreContext): DocumentRepository {
           .where('namespace', '=', namespace)
           .where('id', '=', id)
           .executeTakeFirst();
-        return row === undefined ? undefined : parse(row.doc);
+        return row === undefined ? undefined : parseDocument(row.doc);
       });
     },
 
     write(namespace, changes: readonly DocumentChange[]) {
       return guard(`write documents of ${namespace}`, async () => {
-        checkKey('namespace', namespace, MAX_NAMESPACE_LENGTH);
-        if (!Array.isArray(changes)) throw invalid('changes must be an array');
-        // The later change of an id wins; validate everything before touching the database.
-        const last = new Map<string, string | null>();
-        for (const change of changes) {
-          const id = checkKey('document id', (change as Partial<DocumentChange> | null)?.id, MAX_DOCUMENT_ID_LENGTH);
-          last.set(id, change.doc === null ? null : jsonOf(namespace, id, change.doc));
-        }
-        if (last.size === 0) return;
-        const deletes: string[] = [];
-        const upserts: Array<{ namespace: string; id: string; doc: string; updated_at: number }> = [];
-        const now = Date.now();
-        for (const [id, doc] of last) {
-          if (doc === null) deletes.push(id);
-          else upserts.push({ namespace, id, doc, updated_at: now });
-        }
+        const plan = planDocumentWrite(namespace, changes);
+        if (plan === undefined) return;
+        const { deletes } = plan;
+        const upserts = plan.upserts.map(({ id, doc }) => ({ namespace, id, doc, updated_at: plan.updatedAt }));
         await db.transaction().execute(async (trx) => {
           for (const ids of chunks(deletes))
             await trx.deleteFrom('documents').where('namespace', '=', namespace).where('id', 'in', ids).execute();

@@ -58,7 +58,9 @@
  * `documents(namespace, id, doc, updated_at)` keeps opaque JSON documents for components that own
  * their state's shape (the IEEE 2030.5 utility server, through gateway/src/utility/state-store.ts).
  * `doc` is text in both dialects so a document reads back exactly as written; a write is one
- * transaction of deletes and chunked upserts (documents.ts).
+ * transaction of deletes and chunked upserts (documents.ts). On SQLite every documents call runs
+ * through cached better-sqlite3 statements, a write in one IMMEDIATE transaction under kysely's
+ * connection mutex (sqlite-documents.ts); PostgreSQL keeps kysely.
  *
  * Audit: every repository write takes an optional audit draft; when given, the write and the
  * audit insert commit in one transaction, so an operator write is never without its audit row.
@@ -96,7 +98,8 @@ import {
 import type { Database, Dialect } from './schema.ts';
 import { openSqlite, SqliteTelemetry } from './sqlite.ts';
 import { sqliteCommandRepository } from './sqlite-commands.ts';
-import type { CommandRepository, Store, StoreConfig, TelemetryStore } from './types.ts';
+import { sqliteDocumentRepository } from './sqlite-documents.ts';
+import type { CommandRepository, DocumentRepository, Store, StoreConfig, TelemetryStore } from './types.ts';
 
 export { mapStoreError } from './errors.ts';
 export type * from './types.ts';
@@ -125,7 +128,7 @@ function assemble(
   db: Kysely<Database>,
   telemetry: TelemetryStore,
   logger: Logger,
-  options: { migrationTableSchema?: string; commands?: CommandRepository } = {},
+  options: { migrationTableSchema?: string; commands?: CommandRepository; documents?: DocumentRepository } = {},
 ): Store {
   const { migrationTableSchema } = options;
   const ctx: StoreContext = { db, dialect };
@@ -160,7 +163,7 @@ function assemble(
     commands: options.commands ?? commandRepository(ctx),
     telemetry,
     audit: auditLog(ctx),
-    documents: documentRepository(ctx),
+    documents: options.documents ?? documentRepository(ctx),
   };
   internals.set(store, ctx);
   return store;
@@ -175,8 +178,10 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
   switch (config.kind) {
     case 'sqlite': {
       const { db, raw } = openSqlite(config.path);
-      const commands = sqliteCommandRepository({ db, dialect: 'sqlite' }, raw);
-      return assemble('sqlite', db, new SqliteTelemetry(db, raw, logger), logger, { commands });
+      const ctx: StoreContext = { db, dialect: 'sqlite' };
+      const commands = sqliteCommandRepository(ctx, raw);
+      const documents = sqliteDocumentRepository(ctx, raw);
+      return assemble('sqlite', db, new SqliteTelemetry(db, raw, logger), logger, { commands, documents });
     }
     case 'postgres': {
       const { db, schema } = await openPostgres(config, logger);

@@ -154,6 +154,41 @@ describe('SQLite store specifics', () => {
     }
   });
 
+  test('document writes and reads (cached statements) wait for an open kysely transaction instead of joining it', async () => {
+    const store = await openStore({ kind: 'sqlite', path: ':memory:' });
+    try {
+      await store.migrate();
+      await store.documents.write('ns', [{ id: 'old', doc: { v: 1 } }]);
+      const { db } = storeInternals(store);
+      let written: Promise<void> | undefined;
+      let read: Promise<unknown> | undefined;
+      await assert.rejects(
+        db.transaction().execute(async (trx) => {
+          await sql`INSERT INTO sites (id, doc) VALUES ('s1', '{}')`.execute(trx);
+          await sql`DELETE FROM documents WHERE id = 'old'`.execute(trx);
+          written = store.documents.write('ns', [{ id: 'new', doc: { v: 2 } }]);
+          read = store.documents.get('ns', 'old');
+          await new Promise((resolve) => setImmediate(resolve));
+          throw new Error('roll back');
+        }),
+        /roll back/,
+      );
+      await written;
+      // Both waited for the rollback: the read sees 'old' again, not the transaction's delete.
+      assert.deepEqual(await read, { v: 1 });
+      assert.equal(await store.sites.get('s1'), undefined);
+      assert.deepEqual(
+        (await store.documents.list('ns')).map((d) => [d.id, d.doc]),
+        [
+          ['new', { v: 2 }],
+          ['old', { v: 1 }],
+        ],
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
   test('two stores on one file, and a reopened one, resolve the same series ids', async () => {
     const path = join(dir, 'series.db');
     const reading = (deviceId: string, ts: number, value: number, phase?: 'A'): Reading =>

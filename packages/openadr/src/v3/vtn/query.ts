@@ -45,6 +45,29 @@ export function rawQuery(search: string, names: readonly string[]): Record<strin
   return raw;
 }
 
+const INT32_MAX = 2_147_483_647;
+const CANONICAL_INTEGER = /^(0|[1-9][0-9]{0,9})$/;
+
+/**
+ * The paging a VEN sends on every poll (`skip=0&limit=50`) without the validator: true, with `into` set, when
+ * `raw` holds only skip and limit, each once, in plain decimal and in the spec's range (skip int32 >= 0, limit
+ * 0..50); anything else (other parameters, repeats, signs, leading zeros) goes to the validator.
+ */
+function pagingOnly(raw: RawParameters, into: ListQuery): boolean {
+  let skip = into.skip;
+  let limit = into.limit;
+  for (const [name, value] of Object.entries(raw)) {
+    if (typeof value !== 'string' || !CANONICAL_INTEGER.test(value)) return false;
+    const n = Number(value);
+    if (name === 'skip' && n <= INT32_MAX) skip = n;
+    else if (name === 'limit' && n <= MAX_PAGE_LIMIT) limit = n;
+    else return false;
+  }
+  into.skip = skip;
+  into.limit = limit;
+  return true;
+}
+
 /** Checks and coerces an operation's declared query parameters into a ListQuery; throws GW_ERR_VALIDATION (400). */
 export function parseListQuery(
   validator: OpenapiValidator,
@@ -57,6 +80,7 @@ export function parseListQuery(
   if (names.length === 0 || search === '') return query;
   const raw: RawParameters = rawQuery(search, names);
   if (Object.keys(raw).length === 0) return query;
+  if (pagingOnly(raw, query)) return query;
   const { values, problems } = validator.parseQuery(method, pathTemplate, raw);
   if (problems.length > 0) throw invalid(problems);
   return Object.assign(query, values);

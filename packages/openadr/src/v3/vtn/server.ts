@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { GridseamError } from '@gridseam/model';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { openapiValidator } from '../validate.ts';
+import { targetKeys } from './access.ts';
 import { insufficientScope, TokenError, VtnAuth } from './auth.ts';
 import type {
   JsonObject,
@@ -28,7 +29,7 @@ import type {
 import { parseJsonBody } from './json.ts';
 import { MemoryVtnStore } from './memory-store.ts';
 import { Notifier } from './notifications.ts';
-import { ObjectService } from './objects.ts';
+import { type ObjectChange, ObjectService } from './objects.ts';
 import { BY_ID_TARGET_OPERATIONS, operationsFor, queryParamsFor, type VtnOperation } from './operations.ts';
 import { type ListQuery, parseListQuery, parseTargetsExtension } from './query.ts';
 import { VtnState } from './state.ts';
@@ -89,6 +90,89 @@ function hasBody(request: FastifyRequest): boolean {
   return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
 }
 
+/** Cached list answers per kind, at most this many; granted target sets, one per VEN client, at most this many. */
+const MAX_CACHED_ANSWERS = 4096;
+const MAX_CACHED_GRANTS = 100_000;
+const CACHED_KINDS: ReadonlySet<VtnObjectKind> = new Set(['program', 'event']);
+
+/**
+ * The serialised answers of `GET /programs` and `GET /events`, shared by every caller who sees the same
+ * objects. A VEN's view (./access.ts target hiding) is a function of the kind's objects, the query string and
+ * the caller's granted target keys; of those only the keys some object of the kind carries can matter, so the
+ * answer is keyed by (role, granted keys used by the kind, query string): every VEN of one group shares one
+ * answer. Answers and the kind's used keys are dropped on any committed write of the kind; granted sets are kept
+ * per (clientID, venName) and dropped on any write of a ven or resource (they are made from those). A query with
+ * `active` depends on the clock and is never cached, nor one with percent-escapes (which could spell it); other
+ * kinds (ownership, the 3.0.1 ven resources) are not cached.
+ */
+class ListAnswerCache {
+  readonly #answers = new Map<VtnObjectKind, Map<string, string>>();
+  readonly #usedKeys = new Map<VtnObjectKind, ReadonlySet<string>>();
+  readonly #granted = new Map<string, ReadonlySet<string>>();
+
+  constructor(
+    private readonly version: Oadr3Version,
+    private readonly state: VtnState,
+  ) {}
+
+  /** The cache key of a list request, or undefined when its answer is not cached. */
+  key(
+    kind: VtnObjectKind,
+    principal: VtnPrincipal,
+    search: string,
+    grantedTargets: () => ReadonlySet<string>,
+  ): string | undefined {
+    if (!CACHED_KINDS.has(kind) || search.includes('active') || search.includes('%')) return undefined;
+    if (principal.role === 'bl') return `bl\n${search}`;
+    const who = `${principal.clientId}\u0000${principal.venName ?? ''}`;
+    let granted = this.#granted.get(who);
+    if (granted === undefined) {
+      granted = grantedTargets();
+      if (this.#granted.size >= MAX_CACHED_GRANTS) this.#granted.clear();
+      this.#granted.set(who, granted);
+    }
+    const used = this.#used(kind);
+    const visible = [...granted].filter((key) => used.has(key)).sort();
+    return `ven\n${JSON.stringify(visible)}\n${search}`;
+  }
+
+  /** Every target key carried by some object of the kind. */
+  #used(kind: VtnObjectKind): ReadonlySet<string> {
+    let used = this.#usedKeys.get(kind);
+    if (used === undefined) {
+      const keys = new Set<string>();
+      for (const entry of this.state.all(kind))
+        for (const key of targetKeys(this.version, entry.doc.object)) keys.add(key);
+      used = keys;
+      this.#usedKeys.set(kind, used);
+    }
+    return used;
+  }
+
+  get(kind: VtnObjectKind, key: string): string | undefined {
+    return this.#answers.get(kind)?.get(key);
+  }
+
+  set(kind: VtnObjectKind, key: string, body: string): void {
+    let answers = this.#answers.get(kind);
+    if (answers === undefined) {
+      answers = new Map();
+      this.#answers.set(kind, answers);
+    }
+    if (answers.size >= MAX_CACHED_ANSWERS) answers.clear();
+    answers.set(key, body);
+  }
+
+  /** Called with every committed change (before the write is answered). */
+  changed(changes: readonly ObjectChange[]): void {
+    for (const { entry } of changes) {
+      this.#answers.delete(entry.kind);
+      this.#usedKeys.delete(entry.kind);
+      if (entry.kind === 'ven' || entry.kind === 'resource') this.#granted.clear();
+    }
+  }
+}
+
 /** Creates the VTN (its objects loaded from the store); call `listen` to serve it on a socket. */
 export async function createVtn(options: VtnOptions): Promise<Vtn> {
   const version = options.version;
@@ -102,12 +186,16 @@ export async function createVtn(options: VtnOptions): Promise<Vtn> {
   await state.load();
   const sender = new WebhookSender(resolveWebhookOptions(options.webhooks), log);
   let notifier: Notifier | undefined;
+  const listCache = new ListAnswerCache(version, state);
   const objects = new ObjectService(state, {
     version,
     now,
     maxObjectsPerKind: options.maxObjectsPerKind ?? DEFAULT_MAX_OBJECTS_PER_KIND,
     verifyCallback: (url) => sender.verify(url),
-    onCommitted: (changes) => notifier?.changed(changes),
+    onCommitted: (changes) => {
+      listCache.changed(changes);
+      notifier?.changed(changes);
+    },
   });
   notifier = new Notifier(version, state, objects, auth, sender);
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -272,9 +360,13 @@ export async function createVtn(options: VtnOptions): Promise<Vtn> {
     return params;
   }
 
-  function queryOf(request: FastifyRequest, operation: VtnOperation): ListQuery {
+  function searchOf(request: FastifyRequest): string {
     const at = request.url.indexOf('?');
-    const search = at < 0 ? '' : request.url.slice(at + 1);
+    return at < 0 ? '' : request.url.slice(at + 1);
+  }
+
+  function queryOf(request: FastifyRequest, operation: VtnOperation): ListQuery {
+    const search = searchOf(request);
     if (version === '3.1.0' && BY_ID_TARGET_OPERATIONS.has(operation.operationId)) return parseTargetsExtension(search);
     return parseListQuery(
       validator,
@@ -333,8 +425,16 @@ export async function createVtn(options: VtnOptions): Promise<Vtn> {
     const idParam = operation.path.match(/\{(\w+)\}$/)?.[1];
     const id = idParam === undefined ? '' : (params[idParam] ?? '');
     switch (action.kind) {
-      case 'list':
-        return sendJson(reply, 200, objects.list(kind, principal, queryOf(request, operation), pathVenId));
+      case 'list': {
+        const search = searchOf(request);
+        const key = listCache.key(kind, principal, search, () => objects.access.grantedTargets(principal));
+        let body = key === undefined ? undefined : listCache.get(kind, key);
+        if (body === undefined) {
+          body = JSON.stringify(objects.list(kind, principal, queryOf(request, operation), pathVenId));
+          if (key !== undefined) listCache.set(kind, key, body);
+        }
+        return reply.code(200).type(`${JSON_TYPE}; charset=utf-8`).send(body);
+      }
       case 'get':
         return sendJson(reply, 200, objects.get(kind, id, principal, queryOf(request, operation), pathVenId));
       case 'create': {
