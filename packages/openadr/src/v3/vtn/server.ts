@@ -334,7 +334,7 @@ export async function createVtn(options: VtnOptions): Promise<Vtn> {
       throw new GridseamError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', `the body must be ${JSON_TYPE}, not ${type}`);
     if (type === undefined && hasBody(request))
       throw new GridseamError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', `the body must be ${JSON_TYPE}`);
-    const body = request.body;
+    const body = version === '3.1.0' ? withDescriptorObjectTypes(operation.path, request.body) : request.body;
     const problems = validator.request(operation.method, operation.path, body);
     if (problems.length > 0) {
       const listed = problems.slice(0, 5).map((problem) => `${problem.path} ${problem.message}`);
@@ -528,4 +528,39 @@ export async function createVtn(options: VtnOptions): Promise<Vtn> {
       return closing;
     },
   };
+}
+
+const REPORT_DESCRIPTOR_KEYS = ['readingType', 'accuracy', 'confidence'];
+
+/**
+ * 3.1.0 made `objectType` required on payload descriptors (EVENT_PAYLOAD_DESCRIPTOR,
+ * REPORT_PAYLOAD_DESCRIPTOR), while the 3.1.0 User Guide's own examples and many 3.0.1-era clients
+ * leave it out. Where the containing object says which one it is (an event's descriptors are event
+ * descriptors, a report's are report descriptors; a program's are told apart by the report-only
+ * fields), a missing one is filled in before validation, so the stored object is complete. Anything
+ * else about the body is still validated as sent.
+ */
+export function withDescriptorObjectTypes(pathTemplate: string, body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const descriptors = (body as { payloadDescriptors?: unknown }).payloadDescriptors;
+  if (!Array.isArray(descriptors) || descriptors.length > 1000) return body;
+  const kind = pathTemplate.startsWith('/events')
+    ? 'EVENT_PAYLOAD_DESCRIPTOR'
+    : pathTemplate.startsWith('/reports')
+      ? 'REPORT_PAYLOAD_DESCRIPTOR'
+      : pathTemplate.startsWith('/programs')
+        ? undefined
+        : null;
+  if (kind === null) return body;
+  const filled = descriptors.map((descriptor: unknown) => {
+    if (typeof descriptor !== 'object' || descriptor === null || Array.isArray(descriptor)) return descriptor;
+    if ('objectType' in descriptor) return descriptor;
+    const guessed =
+      kind ??
+      (REPORT_DESCRIPTOR_KEYS.some((key) => key in descriptor)
+        ? 'REPORT_PAYLOAD_DESCRIPTOR'
+        : 'EVENT_PAYLOAD_DESCRIPTOR');
+    return { objectType: guessed, ...descriptor };
+  });
+  return { ...body, payloadDescriptors: filled };
 }
