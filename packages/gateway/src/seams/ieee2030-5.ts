@@ -26,7 +26,6 @@
  * DefaultDERControl that differs from its program's is applied at program level; randomised start
  * times are not passed on (the end is, when the client reports the effective window).
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
   type ControlsUpdate,
@@ -47,13 +46,16 @@ import type { ControlEngine, EventOutcome } from '../control/engine.ts';
 import type { FleetRegistry } from '../registry/index.ts';
 import type { Store } from '../store/types.ts';
 import { documentClientStateStore } from './client-state-store.ts';
+import { canonicalId, ensureEnrolment, upsertProgram, writeEventThroughRegistry } from './registry-writes.ts';
+
+export { canonicalId } from './registry-writes.ts';
+
 import { type LatestValues, latestValues, type SiteSnapshot, siteReadings, siteReports } from './ieee2030-5-reports.ts';
 
 /** Who the audit log names for the seam's registry writes. */
 export const IEEE2030_5_ACTOR = 'ieee2030-5';
 const SOURCE = 'ieee2030.5';
 const LIVE: ReadonlySet<ProgramEvent['status']> = new Set(['scheduled', 'active']);
-const ID_MAX = 128;
 
 export interface Ieee2030_5SeamOptions {
   config: Ieee2030_5Section;
@@ -90,17 +92,6 @@ async function readPem(keyPath: string, path: string): Promise<string> {
       cause: error,
     });
   }
-}
-
-/** A canonical id from free text: itself when it is a valid Id, else a readable slug, else a hash. */
-export function canonicalId(prefix: string, text: string): string {
-  const slug = text
-    .replace(/[^A-Za-z0-9._:-]+/g, '.')
-    .replace(/^[.:_-]+|[.:_-]+$/g, '')
-    .replace(/\.{2,}/g, '.');
-  const id = `${prefix}${slug}`;
-  if (slug !== '' && id.length <= ID_MAX) return id;
-  return `${prefix}${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
 }
 
 /** The canonical Program id of a DERProgram href. */
@@ -309,7 +300,6 @@ class Ieee2030_5SeamImpl implements Ieee2030_5Seam {
     const sorted = [...defaults].sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
     const fingerprint = JSON.stringify([primacy, sorted]);
     if (this.#programs.get(id) === fingerprint) return id;
-    const registry = this.#options.registry;
     const program: Program = {
       id,
       name: `IEEE 2030.5 program ${href}`.slice(0, 256),
@@ -319,13 +309,7 @@ class Ieee2030_5SeamImpl implements Ieee2030_5Seam {
       description: `DERProgram ${href} of ${this.#config.dcapUrl}`.slice(0, 4096),
       ...(sorted.length > 0 ? { defaultControls: sorted } : {}),
     };
-    const existing = await this.#options.store.programs.get(id);
-    if (existing === undefined) await registry.createProgram(program, IEEE2030_5_ACTOR);
-    else if (
-      existing.primacy !== program.primacy ||
-      JSON.stringify(existing.defaultControls ?? []) !== JSON.stringify(program.defaultControls ?? [])
-    )
-      await registry.updateProgram({ ...existing, ...program, labels: existing.labels ?? {} }, IEEE2030_5_ACTOR);
+    await upsertProgram(this.#options.store, this.#options.registry, program, IEEE2030_5_ACTOR);
     this.#programs.set(id, fingerprint);
     return id;
   }
@@ -333,13 +317,12 @@ class Ieee2030_5SeamImpl implements Ieee2030_5Seam {
   async #ensureEnrolment(programId: string, siteId: string): Promise<void> {
     const id = canonicalId('sep.', `${siteId}.${programId.slice(4)}`);
     if (this.#enrolled.has(id)) return;
-    const store = this.#options.store;
-    const existing = await store.enrolments.get(id);
-    if (existing === undefined)
-      await this.#options.registry.createEnrolment(
-        { id, programId, siteId, validFrom: this.#now(), status: 'active' },
-        IEEE2030_5_ACTOR,
-      );
+    await ensureEnrolment(
+      this.#options.store,
+      this.#options.registry,
+      { id, programId, siteId, validFrom: this.#now(), status: 'active' },
+      IEEE2030_5_ACTOR,
+    );
     this.#enrolled.add(id);
   }
 
@@ -409,19 +392,7 @@ class Ieee2030_5SeamImpl implements Ieee2030_5Seam {
     existing: ProgramEvent | undefined,
     reason: string | undefined,
   ): Promise<void> {
-    const registry = this.#options.registry;
-    const { status, statusHistory: _history, ...content } = event;
-    if (existing === undefined) {
-      await registry.createEvent({ ...content, status }, IEEE2030_5_ACTOR);
-      return;
-    }
-    await registry.updateEvent({ ...content, status: existing.status }, IEEE2030_5_ACTOR);
-    if (status !== existing.status)
-      await registry.setEventStatus(
-        existing.id,
-        { status, ...(reason === undefined ? {} : { reason }) },
-        IEEE2030_5_ACTOR,
-      );
+    await writeEventThroughRegistry(this.#options.registry, event, existing, reason, IEEE2030_5_ACTOR);
   }
 
   // ------------------------------------------------------------------ outcomes -> Responses

@@ -51,7 +51,6 @@ import type { Openadr2bProgramConfig, Openadr2bSection } from '../config/openadr
 import type { ControlEngine } from '../control/engine.ts';
 import type { FleetRegistry } from '../registry/index.ts';
 import type { Store } from '../store/types.ts';
-import { canonicalId } from './ieee2030-5.ts';
 import {
   listedResources,
   OPENADR2B_REPORT_ACTION,
@@ -59,6 +58,7 @@ import {
   ValueSummaries,
   VEN_TARGET_TYPE,
 } from './openadr-report-audit.ts';
+import { canonicalId, ensureEnrolment, upsertProgram, writeEventThroughRegistry } from './registry-writes.ts';
 
 /** Who the audit log names for the seam's registry writes. */
 export const OPENADR2B_ACTOR = 'openadr2b';
@@ -320,19 +320,21 @@ class Openadr2bSeamImpl implements Openadr2bSeam {
       primacy: mapping.primacy,
       description: `OpenADR 2.0b market context ${config.marketContext} of ${this.#config.vtnUrl}`.slice(0, 4096),
     };
-    const existing = await store.programs.get(program.id);
-    if (existing === undefined) await registry.createProgram(program, OPENADR2B_ACTOR);
-    else if (existing.primacy !== program.primacy || existing.kind !== program.kind || existing.name !== program.name)
-      await registry.updateProgram({ ...existing, ...program, labels: existing.labels ?? {} }, OPENADR2B_ACTOR);
+    await upsertProgram(store, registry, program, OPENADR2B_ACTOR);
     const now = this.#now();
-    const enrol = async (scope: 'siteId' | 'deviceId', id: string) => {
-      const enrolmentId = canonicalId('oadr2b.', `${program.id}.${id}`);
-      if (await store.enrolments.get(enrolmentId)) return;
-      await registry.createEnrolment(
-        { id: enrolmentId, programId: program.id, [scope]: id, validFrom: now, status: 'active' },
+    const enrol = (scope: 'siteId' | 'deviceId', id: string) =>
+      ensureEnrolment(
+        store,
+        registry,
+        {
+          id: canonicalId('oadr2b.', `${program.id}.${id}`),
+          programId: program.id,
+          [scope]: id,
+          validFrom: now,
+          status: 'active',
+        },
         OPENADR2B_ACTOR,
       );
-    };
     for (const siteId of entry.siteIds) await enrol('siteId', siteId);
     for (const deviceId of entry.deviceIds) await enrol('deviceId', deviceId);
   }
@@ -495,19 +497,7 @@ class Openadr2bSeamImpl implements Openadr2bSeam {
       await engine.submitEvent({ ...event, statusHistory: history });
       return;
     }
-    const registry = this.#options.registry;
-    const { status, statusHistory: _history, ...content } = event;
-    if (existing === undefined) {
-      await registry.createEvent({ ...content, status }, OPENADR2B_ACTOR);
-      return;
-    }
-    await registry.updateEvent({ ...content, status: existing.status }, OPENADR2B_ACTOR);
-    if (status !== existing.status)
-      await registry.setEventStatus(
-        existing.id,
-        { status, ...(reason === undefined ? {} : { reason }) },
-        OPENADR2B_ACTOR,
-      );
+    await writeEventThroughRegistry(this.#options.registry, event, existing, reason, OPENADR2B_ACTOR);
   }
 
   // ------------------------------------------------------------------ reports

@@ -55,6 +55,7 @@ import {
   type OpenadrReportDetail,
   ValueSummaries,
 } from './openadr-report-audit.ts';
+import { ensureEnrolment, upsertProgram, writeEventThroughRegistry } from './registry-writes.ts';
 
 /** Who the audit log names for the seam's writes. */
 export const OPENADR3_ACTOR = 'openadr3';
@@ -276,16 +277,7 @@ class Openadr3SeamImpl implements Openadr3Seam {
     const program: Program = change.canonical;
     const fingerprint = JSON.stringify([program.name, program.kind, program.primacy, program.description]);
     if (this.#programs.get(program.id) !== fingerprint) {
-      const existing = await this.#options.store.programs.get(program.id);
-      const registry = this.#options.registry;
-      if (existing === undefined) await registry.createProgram(program, OPENADR3_ACTOR);
-      else if (
-        existing.primacy !== program.primacy ||
-        existing.kind !== program.kind ||
-        existing.name !== program.name ||
-        existing.description !== program.description
-      )
-        await registry.updateProgram({ ...existing, ...program, labels: existing.labels ?? {} }, OPENADR3_ACTOR);
+      await upsertProgram(this.#options.store, this.#options.registry, program, OPENADR3_ACTOR);
       this.#programs.set(program.id, fingerprint);
     }
     const config = this.#config.programs[change.program.programName];
@@ -297,10 +289,8 @@ class Openadr3SeamImpl implements Openadr3Seam {
     const target = 'siteId' in scope ? `site.${scope.siteId}` : `device.${scope.deviceId}`;
     const id = idOf('oadr3.enrol.', `${programId.replace(/^oadr3\.program\./, '')}.${target}`);
     if (this.#enrolled.has(id)) return;
-    if ((await this.#options.store.enrolments.get(id)) === undefined) {
-      const enrolment: Enrolment = { id, programId, ...scope, validFrom: this.#now(), status: 'active' };
-      await this.#options.registry.createEnrolment(enrolment, OPENADR3_ACTOR);
-    }
+    const enrolment: Enrolment = { id, programId, ...scope, validFrom: this.#now(), status: 'active' };
+    await ensureEnrolment(this.#options.store, this.#options.registry, enrolment, OPENADR3_ACTOR);
     this.#enrolled.add(id);
   }
 
@@ -382,19 +372,7 @@ class Openadr3SeamImpl implements Openadr3Seam {
       await engine.submitEvent(event);
       return;
     }
-    const registry = this.#options.registry;
-    const { status, statusHistory: _history, ...content } = event;
-    if (existing === undefined) {
-      await registry.createEvent({ ...content, status }, OPENADR3_ACTOR);
-      return;
-    }
-    await registry.updateEvent({ ...content, status: existing.status }, OPENADR3_ACTOR);
-    if (status !== existing.status)
-      await registry.setEventStatus(
-        existing.id,
-        { status, ...(reason === undefined ? {} : { reason }) },
-        OPENADR3_ACTOR,
-      );
+    await writeEventThroughRegistry(this.#options.registry, event, existing, reason, OPENADR3_ACTOR);
   }
 
   #onOutcome(outcome: EventOutcome): void {
