@@ -11,49 +11,19 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DERStatus } from '@gridseam/ieee2030-5';
-import { openModbusTcp, readModels, SunSpecSimulator, scanSunSpec } from '@gridseam/sunspec';
+import { SunSpecSimulator } from '@gridseam/sunspec';
 import { type Gateway, startGateway } from '../../src/app.ts';
 import { type GatewayConfig, parseConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/log.ts';
 import type { RunningUtilityServer } from '../../src/utility/index.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
-import { noonToday, startTestUtility } from './support.ts';
+import { noonToday, readPoints, startTestUtility, waitFor } from './support.ts';
 
 const CONTROL_MODELS = [123, 124, 704];
 
-async function waitFor<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`gave up waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
-}
-
 /** The writable control points of a unit, read with the SunSpec scanner: "model.point" -> value. */
-async function controlPoints(port: number, unit: number): Promise<Map<string, unknown>> {
-  const transport = await openModbusTcp({ host: '127.0.0.1', port, timeoutMs: 2000 });
-  try {
-    const scan = await scanSunSpec(transport, unit);
-    const ids = scan.models.map((m) => m.id).filter((id) => CONTROL_MODELS.includes(id));
-    const models = await readModels(transport, unit, scan, { ids });
-    const points = new Map<string, unknown>();
-    for (const model of models)
-      for (const [name, value] of Object.entries(model.points ?? {})) points.set(`${model.id}.${name}`, value);
-    return points;
-  } finally {
-    await transport.close();
-  }
+function controlPoints(port: number, unit: number): Promise<Map<string, unknown>> {
+  return readPoints(port, unit, CONTROL_MODELS);
 }
 
 function changedPoints(before: Map<string, unknown>, now: Map<string, unknown>): string[] {

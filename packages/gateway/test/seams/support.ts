@@ -18,11 +18,11 @@ import {
   startUtilityServer,
 } from '../../src/utility/index.ts';
 
-/** Polls `check` every 100 ms until it returns a value (not undefined); gives up after `timeoutMs`. */
+/** Polls `check` every 100 ms until it returns a value (not undefined); gives up after `timeoutMs` (60 s). */
 export async function waitFor<T>(
   check: () => Promise<T | undefined> | T | undefined,
   what: string,
-  timeoutMs = 45_000,
+  timeoutMs = 60_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
