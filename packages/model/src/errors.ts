@@ -54,6 +54,11 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'The device or its protocol data does not support what was asked.',
   },
+  GW_ERR_INFEASIBLE: {
+    status: 422,
+    retryable: false,
+    summary: 'The request is well formed but no plan can meet its constraints; the details say which constraint binds.',
+  },
   GW_ERR_INTERNAL: { status: 500, retryable: false, summary: 'An unexpected failure; the log has details.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; summary: string }>;
 
