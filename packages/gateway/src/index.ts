@@ -2,7 +2,10 @@
  * @gridseam/gateway: the gateway application. The entry points of each part; their modules hold
  * the details (store/, bus/, registry/, telemetry/, api/, config/, control/, utility/).
  */
-export { buildApi } from './api/server.ts';
+export type { EventSummary, FleetSummary } from './api/fleet-summary.ts';
+export type { LiveLimits } from './api/live/hub.ts';
+export type { ServerMessage as LiveMessage } from './api/live/protocol.ts';
+export { buildApi, liveHubOf } from './api/server.ts';
 export type { ApiOptions, ApiToken, Role } from './api/types.ts';
 export { ROLES } from './api/types.ts';
 export {

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, type Metric, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
 
 export interface ApiMetrics {
   registry: Registry;
@@ -6,6 +6,10 @@ export interface ApiMetrics {
   authFailures: Counter<'reason'>;
   errors: Counter<'code'>;
   setpoints: Counter<'kind'>;
+  /** Open connections of the live feed (GET /api/live). */
+  liveConnections: Gauge;
+  /** Live-feed connections closed, by why (client, slow, unauthorized, auth_timeout, malformed, ...). */
+  liveClosed: Counter<'reason'>;
 }
 
 /** Reuses a metric already in the registry (buildApi twice on one registry), else registers it. */
@@ -61,6 +65,27 @@ export function createApiMetrics(registry: Registry = new Registry()): ApiMetric
           name: 'gridseam_api_setpoints_total',
           help: 'Operator setpoints accepted by the API, by kind.',
           labelNames: ['kind'],
+          registers: [registry],
+        }),
+    ),
+    liveConnections: once(
+      registry,
+      'gridseam_live_connections',
+      () =>
+        new Gauge({
+          name: 'gridseam_live_connections',
+          help: 'Open connections of the live feed (GET /api/live).',
+          registers: [registry],
+        }),
+    ),
+    liveClosed: once(
+      registry,
+      'gridseam_live_closed_total',
+      () =>
+        new Counter({
+          name: 'gridseam_live_closed_total',
+          help: 'Live-feed connections closed, by reason (client, shutdown, slow, too_many, unauthorized, forbidden, auth_timeout, malformed, unknown_type, too_big, protocol, heartbeat, bus, internal).',
+          labelNames: ['reason'],
           registers: [registry],
         }),
     ),

@@ -12,6 +12,14 @@ export const RBAC_RULES: Readonly<Record<string, Access>> = {
   'GET /api/health': 'public',
   'GET /openapi.json': 'public',
   'GET /metrics': 'viewer',
+  'GET /api/session': 'viewer',
+  // The console's files: the page asks for a token and sends it with every API call.
+  'GET /': 'public',
+  'GET /assets/*': 'public',
+  'GET /favicon.ico': 'public',
+  // A WebSocket authenticated by its first message (api/live/hub.ts, LIVE_ROLE).
+  'GET /api/live': 'public',
+  'GET /api/fleet/summary': 'viewer',
 
   'GET /api/sites': 'viewer',
   'GET /api/sites/:id': 'viewer',
@@ -21,6 +29,7 @@ export const RBAC_RULES: Readonly<Record<string, Access>> = {
 
   'GET /api/devices': 'viewer',
   'GET /api/devices/:id': 'viewer',
+  'GET /api/devices/status': 'viewer',
   'POST /api/devices': 'operator',
   'PUT /api/devices/:id': 'operator',
   'DELETE /api/devices/:id': 'admin',
@@ -67,6 +76,10 @@ export const RBAC_RULES: Readonly<Record<string, Access>> = {
   'GET /api/control/overrides': 'viewer',
   'POST /api/control/overrides': 'operator',
   'DELETE /api/control/overrides/:id': 'operator',
+
+  'GET /api/dispatch/plan': 'viewer',
+  'GET /api/dispatch/history': 'viewer',
+  'GET /api/devices/:id/plan': 'viewer',
 
   'GET /api/enrolments': 'viewer',
   'GET /api/enrolments/:id': 'viewer',

@@ -103,6 +103,9 @@ export const MembersQuery = Type.Object({
 
 export const CommandQuery = Type.Object({
   status: Type.Optional(Type.Enum(COMMAND_STATUSES)),
+  order: Type.Optional(
+    Type.Enum(['asc', 'desc'], { description: "By creation time: 'asc' oldest first (default), 'desc' newest first" }),
+  ),
   limit: Type.Optional(Limit),
   offset: Type.Optional(Offset),
 });

@@ -1,21 +1,30 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { consoleAssetsDir } from '@gridseam/console';
 import { GridseamError } from '@gridseam/model';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { REDACTED_PATHS as GATEWAY_REDACTED_PATHS } from '../log.ts';
 import { FleetRegistry } from '../registry/index.ts';
 import { bearerToken, TokenVerifier } from './auth.ts';
 import { errorAnswer, validatorCompiler } from './errors.ts';
+import { FleetSummarizer } from './fleet-summary.ts';
+import { DeviceStates } from './live/device-states.ts';
+import { LiveHub } from './live/hub.ts';
 import { createApiMetrics } from './metrics.ts';
 import { type Access, accessFor, RBAC_RULES, roleAllows, ruleKey } from './rbac.ts';
 import { chargerRoutes } from './routes/chargers.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { type Api, type RouteContext, setPrincipal } from './routes/context.ts';
 import { controlRoutes } from './routes/control.ts';
-import { deviceRoutes } from './routes/devices.ts';
+import { deviceRoutes, deviceStatusRoutes } from './routes/devices.ts';
+import { dispatchRoutes } from './routes/dispatch.ts';
 import { eventReportRoutes } from './routes/event-reports.ts';
 import { eventRoutes } from './routes/events.ts';
+import { fleetRoutes } from './routes/fleet.ts';
 import { groupRoutes } from './routes/groups.ts';
+import { liveRoutes } from './routes/live.ts';
 import { resourceRoutes } from './routes/resources.ts';
+import { sessionInfoRoutes } from './routes/session.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { openApiRoute, systemRoutes } from './routes/system.ts';
 import type { ApiOptions } from './types.ts';
@@ -36,6 +45,13 @@ const REDACTED_PATHS = [
     'authorization',
   ]),
 ];
+
+const liveHubs = new WeakMap<FastifyInstance, LiveHub>();
+
+/** The live-feed hub of an API built by buildApi (its stats() for tests and the demo's status line). */
+export function liveHubOf(app: FastifyInstance): LiveHub | undefined {
+  return liveHubs.get(app);
+}
 
 /**
  * Builds the operator API: routes under /api, /openapi.json and /metrics, bearer-token auth with
@@ -102,6 +118,10 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
         { name: 'commands' },
         { name: 'telemetry' },
         { name: 'control' },
+        { name: 'dispatch' },
+        { name: 'fleet' },
+        { name: 'live' },
+        { name: 'console' },
         { name: 'system' },
       ],
     },
@@ -167,8 +187,39 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   eventRoutes(typed, context);
   eventReportRoutes(typed, context);
   controlRoutes(typed, context, options.control);
+  dispatchRoutes(typed, context, { store: options.store, plans: options.dispatch });
   systemRoutes(typed, context, { store: options.store, bus: options.bus, startedAt });
+  sessionInfoRoutes(typed);
+  consoleRoutes(typed, options.consoleDir ?? consoleAssetsDir());
   openApiRoute(plain);
+
+  // The fleet summary and the live feed share the online states the edge announces on the bus.
+  const states = new DeviceStates();
+  const summaries = new FleetSummarizer({ store: options.store, states, now });
+  fleetRoutes(typed, summaries);
+  deviceStatusRoutes(typed, context, summaries);
+  liveRoutes(typed);
+  const live = new LiveHub({
+    bus: options.bus,
+    store: options.store,
+    verifier,
+    summaries,
+    states,
+    logger: options.logger.child({ component: 'live' }),
+    metrics,
+    now,
+    ...(options.live ? { limits: options.live } : {}),
+  });
+  // Before the HTTP server closes: it would wait for the upgraded sockets otherwise.
+  app.addHook('preClose', async () => live.close());
+  try {
+    await live.start();
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  live.attach(app.server);
+  liveHubs.set(plain, live);
 
   return plain;
 }

@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Bus } from '../bus/types.ts';
 import type { ControlEngine } from '../control/engine.ts';
+import type { DispatchPlanReader } from '../dispatch/plan-store.ts';
 import type { Store } from '../store/types.ts';
+import type { LiveLimits } from './live/hub.ts';
 import type { ChargerService } from './routes/chargers.ts';
 
 /** Roles in increasing power: each role may do everything the ones before it may. */
@@ -31,6 +33,12 @@ export interface ApiOptions {
   now?: () => number;
   /** The control engine behind /api/control (absent: those routes answer GW_ERR_NOT_SUPPORTED). */
   control?: Pick<ControlEngine, 'decisions' | 'compliance' | 'overrides' | 'operatorOverride' | 'cancelOverride'>;
+  /** The dispatch plans behind /api/dispatch/* and /api/devices/:id/plan (absent: GW_ERR_NOT_SUPPORTED). */
+  dispatch?: DispatchPlanReader;
   /** The OCPP CSMS and its stations behind /api/devices/:id/charger/* (absent: those routes answer GW_ERR_NOT_SUPPORTED). */
   chargers?: ChargerService | undefined;
+  /** The built console served at / and /assets/* (default: consoleAssetsDir() of @gridseam/console). */
+  consoleDir?: string;
+  /** Bounds and periods of the live feed GET /api/live (defaults: DEFAULT_LIVE_LIMITS in api/live/hub.ts). */
+  live?: Partial<LiveLimits>;
 }

@@ -17,6 +17,8 @@
  * Up:
  * - Responses 1/2/3/6/7 are the client's own (event rules, persisted, never duplicated); an engine
  *   outcome 'failed' that still holds after failureGraceSeconds is posted as `failureResponse`;
+ *   every Response posted is an audit row on its event (ieee2030-5-response-audit.ts), listed by
+ *   GET /api/events/{id}/reports;
  * - DERCapability, DERSettings, DERStatus (SoC) and DERAvailability from the registry's devices
  *   and their latest telemetry, at start and then every reportIntervalSeconds when changed;
  * - mirror readings at the postRate: the site meter (site) and the DERs summed (DER).
@@ -34,6 +36,7 @@ import {
   lfdiFromPem,
   type ProgramEventDraft,
   type ReadingsInput,
+  type ResponseRecordDoc,
   type SepClient,
   type SepClientNotificationOptions,
   type SepTransport,
@@ -46,6 +49,7 @@ import type { ControlEngine, EventOutcome } from '../control/engine.ts';
 import type { FleetRegistry } from '../registry/index.ts';
 import type { Store } from '../store/types.ts';
 import { documentClientStateStore } from './client-state-store.ts';
+import { auditPostedResponses, IEEE2030_5_RESPONSE_ACTION, responseDetail } from './ieee2030-5-response-audit.ts';
 import { canonicalId, ensureEnrolment, upsertProgram, writeEventThroughRegistry } from './registry-writes.ts';
 
 export { canonicalId } from './registry-writes.ts';
@@ -211,7 +215,15 @@ class Ieee2030_5SeamImpl implements Ieee2030_5Seam {
         ...(config.notifications === undefined ? {} : { notifications: notificationOptions(config.notifications) }),
       },
       {
-        store: documentClientStateStore(this.#options.store, config.stateNamespace),
+        store: auditPostedResponses(
+          documentClientStateStore(this.#options.store, config.stateNamespace),
+          (response) => this.#auditResponse(response),
+          (error, response) =>
+            log.warn(
+              { err: errorText(error), mRID: response.mRID, status: response.status },
+              '2030.5 Response not audited',
+            ),
+        ),
         now: () => Math.floor(this.#now() / 1000),
         log: (level, message, details) => log[level](details ?? {}, `2030.5 client: ${message}`),
         telemetry: (endDevice) => this.#telemetry(endDevice),
@@ -396,6 +408,20 @@ class Ieee2030_5SeamImpl implements Ieee2030_5Seam {
   }
 
   // ------------------------------------------------------------------ outcomes -> Responses
+
+  /** One audit row per Response the client posted, on the DERControl's event (ieee2030-5-response-audit.ts). */
+  async #auditResponse(response: ResponseRecordDoc): Promise<void> {
+    const event = await this.#options.store.events.getByExternalId(SOURCE, response.mRID);
+    await this.#options.store.audit.append({
+      at: this.#now(),
+      actor: IEEE2030_5_ACTOR,
+      action: IEEE2030_5_RESPONSE_ACTION,
+      targetType: 'event',
+      // The event may not be written yet (Response 1 can be posted first): its id will be `sep.<mRID>`.
+      targetId: event?.id ?? `sep.${response.mRID}`,
+      detail: responseDetail(response),
+    });
+  }
 
   #onOutcome(outcome: EventOutcome): void {
     if (outcome.source !== SOURCE || outcome.externalId === undefined || this.#closed) return;

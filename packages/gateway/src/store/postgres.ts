@@ -1,4 +1,4 @@
-import { GridseamError, type Reading } from '@gridseam/model';
+import { GridseamError, type Measurand, type Reading } from '@gridseam/model';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -264,6 +264,19 @@ export class PostgresTelemetry implements TelemetryStore {
           WHERE r.series_id = s.id ORDER BY ts DESC LIMIT 1) l
         WHERE s.device_id = ${deviceId}`.execute(this.db);
       return rows.map((row) => readingOf(row, row)).sort(bySeriesKey);
+    });
+  }
+
+  latestOf(measurands: readonly Measurand[]): Promise<Reading[]> {
+    return guard('latest telemetry of the fleet', async () => {
+      // Every total series of the measurands, then the same backward key probe per series.
+      const { rows } = await sql<SeriesColumns & ValueColumns>`
+        SELECT s.device_id, s.measurand, s.phase, l.ts, l.value_num, l.value_text, l.quality
+        FROM series s CROSS JOIN LATERAL (
+          SELECT ts, value_num, value_text, quality FROM readings r
+          WHERE r.series_id = s.id ORDER BY ts DESC LIMIT 1) l
+        WHERE s.phase = '' AND s.measurand = ANY(${[...measurands]}::text[])`.execute(this.db);
+      return rows.map((row) => readingOf(row, row));
     });
   }
 

@@ -144,6 +144,8 @@ export interface DocumentSpec<T, F> {
   columns(entity: T): Record<string, string | number | null>;
   conditions(eb: LooseExpressions, filter: F): Expression<SqlBool>[];
   orderBy: readonly string[];
+  /** Whether a filter asks for the orderBy columns descending (newest first); ascending when absent. */
+  descending?(filter: F): boolean;
 }
 
 /** CRUD over a table of JSON documents plus the indexed columns that filters use. */
@@ -184,7 +186,8 @@ export class DocumentRepository<T extends { id: string }, F extends Page> implem
         .selectFrom(this.spec.table)
         .select('doc')
         .where((eb) => eb.and(filter ? this.spec.conditions(eb, filter) : []));
-      for (const column of this.spec.orderBy) query = query.orderBy(column);
+      const direction = filter !== undefined && this.spec.descending?.(filter) === true ? 'desc' : 'asc';
+      for (const column of this.spec.orderBy) query = query.orderBy(column, direction);
       const rows = await query.limit(limit).offset(offset).execute();
       return rows.map((row) => parseDoc<T>(row.doc));
     });
@@ -540,6 +543,7 @@ export const COMMAND_SPEC: DocumentSpec<Command, CommandFilter> = {
       ['status', filter.status],
     ]),
   orderBy: ['created_at', 'id'],
+  descending: (filter) => filter.order === 'desc',
 };
 
 export function commandRepository(ctx: StoreContext): CommandRepository {

@@ -13,7 +13,7 @@
  * An in-memory database (':memory:', or '' for a private temporary one) cannot be opened by a
  * second connection, so its writes run in this thread, as before the worker existed.
  */
-import { GridseamError, type Reading } from '@gridseam/model';
+import { GridseamError, type Measurand, type Reading } from '@gridseam/model';
 import BetterSqlite3 from 'better-sqlite3';
 import { type Driver, Kysely, SqliteDialect, type SqliteDialectConfig, SqliteDriver } from 'kysely';
 import type { Logger } from 'pino';
@@ -108,6 +108,7 @@ interface ReadStatements extends MergeStatements {
     { start: number; avg: number; min: number; max: number; count: number }
   >;
   latest: BetterSqlite3.Statement<[string], SeriesColumns & ValueColumns>;
+  latestOf: BetterSqlite3.Statement<[string], SeriesColumns & ValueColumns>;
   prune: BetterSqlite3.Transaction<(olderThan: number) => number>;
 }
 
@@ -214,6 +215,14 @@ export class SqliteTelemetry implements TelemetryStore {
          FROM series s JOIN readings r ON r.series_id = s.id
          WHERE s.device_id = ? AND r.ts = (SELECT max(ts) FROM readings WHERE series_id = s.id)`,
       ),
+      // Every total series of the measurands (a scan of the small series table, the JSON array
+      // bound once), then the same backward probe per series: one statement for the whole fleet.
+      latestOf: raw.prepare(
+        `SELECT s.device_id, s.measurand, s.phase, r.ts, r.value_num, r.value_text, r.quality
+         FROM series s JOIN readings r ON r.series_id = s.id
+         WHERE s.phase = '' AND s.measurand IN (SELECT value FROM json_each(?))
+           AND r.ts = (SELECT max(ts) FROM readings WHERE series_id = s.id)`,
+      ),
       prune: raw.transaction((olderThan: number) => pruneSeries.run(olderThan).changes),
     };
     return this.#reads;
@@ -294,6 +303,12 @@ export class SqliteTelemetry implements TelemetryStore {
         .all(deviceId)
         .map((row) => readingOf(row, row))
         .sort(bySeriesKey),
+    );
+  }
+
+  latestOf(measurands: readonly Measurand[]): Promise<Reading[]> {
+    return this.#exclusive('latest telemetry of the fleet', true, (s) =>
+      s.latestOf.all(JSON.stringify(measurands)).map((row) => readingOf(row, row)),
     );
   }
 

@@ -111,6 +111,8 @@ export interface EventRepository extends EntityRepository<ProgramEvent, EventFil
 export interface CommandFilter extends Page {
   deviceId?: string;
   status?: CommandStatus;
+  /** By creation time (then id): 'asc' oldest first (the default), 'desc' newest first. */
+  order?: 'asc' | 'desc';
 }
 
 /** One move of a transitionMany batch: the arguments `transition` takes. */
@@ -198,6 +200,11 @@ export interface TelemetryStore {
   downsample(query: DownsampleQuery): Promise<Bucket[]>;
   /** The newest reading of each measurand (and phase) of a device. */
   latest(deviceId: string): Promise<Reading[]>;
+  /**
+   * For every device at once: the newest total (no phase) reading of each of these measurands, in
+   * one query (fleet summaries). A device without such a series is simply absent; order unspecified.
+   */
+  latestOf(measurands: readonly Measurand[]): Promise<Reading[]>;
   /** Deletes readings older than the instant (the retention setting); returns how many. */
   prune(olderThan: EpochMs): Promise<number>;
 }

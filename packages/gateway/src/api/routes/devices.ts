@@ -1,9 +1,11 @@
 import { SetpointRequest, validationError } from '@gridseam/model';
 import Type from 'typebox';
 import { parseDurationMs } from '../duration.ts';
+import { DeviceStatusSchema, type FleetSummarizer } from '../fleet-summary.ts';
 import {
   CommandQuery,
   CommandSchema,
+  DeviceQuery,
   DownsampledTelemetry,
   errorResponses,
   IdParams,
@@ -51,7 +53,7 @@ export function deviceRoutes(app: Api, { registry, metrics, now }: RouteContext)
       schema: {
         tags: ['commands'],
         operationId: 'listDeviceCommands',
-        summary: "List a device's commands",
+        summary: "List a device's commands, by creation time (oldest first unless order=desc)",
         params: IdParams,
         querystring: CommandQuery,
         response: { 200: Type.Array(CommandSchema), ...errorResponses },
@@ -123,5 +125,37 @@ export function deviceRoutes(app: Api, { registry, metrics, now }: RouteContext)
       },
     },
     async (request) => registry.latestTelemetry(request.params.id),
+  );
+}
+
+/**
+ * GET /api/devices/status: online/offline, operating state, power and SoC of a page of devices
+ * (the filters and paging of GET /api/devices), by the fleet summary's rules and from the same
+ * cached latest readings (api/fleet-summary.ts). The path is static, so the router prefers it to
+ * GET /api/devices/:id whatever the registration order: a device whose id is `status` can only be
+ * read through GET /api/devices (its other routes, /api/devices/status/commands..., are unaffected).
+ */
+export function deviceStatusRoutes(
+  app: Api,
+  { registry }: RouteContext,
+  summaries: Pick<FleetSummarizer, 'statuses'>,
+): void {
+  app.get(
+    '/api/devices/status',
+    {
+      schema: {
+        tags: ['devices'],
+        operationId: 'listDeviceStatuses',
+        summary: 'Online/offline, operating state, power and SoC of each device (the device list, in bulk)',
+        description:
+          'The devices of GET /api/devices with the same filters and paging, in the same order, each with the ' +
+          "fleet summary's online rule (enabled, alive within 5 minutes, no offline announcement since), its " +
+          'latest operatingState, and power and SoC no older than 5 minutes. One query for the whole fleet, ' +
+          'shared with the summary and cached for one second.',
+        querystring: DeviceQuery,
+        response: { 200: Type.Array(DeviceStatusSchema), ...errorResponses },
+      },
+    },
+    async (request) => summaries.statuses(await registry.listDevices(request.query)),
   );
 }

@@ -1,7 +1,10 @@
 /**
- * GET /api/events/{id}/reports: the OpenADR reports sent for an event, newest first, from the audit
- * rows the OpenADR seams write (seams/openadr-report-audit.ts):
- * - 'openadr3.report' rows on the event (an OpenADR 3 report names its event);
+ * GET /api/events/{id}/reports: what the gateway sent upstream about an event, newest first, from
+ * the audit rows the utility seams write:
+ * - 'ieee2030_5.response' rows on the event: each IEEE 2030.5 Response posted for its DERControl
+ *   (status, mRID, EndDevice LFDI, accepted; seams/ieee2030-5-response-audit.ts);
+ * - 'openadr3.report' rows on the event (an OpenADR 3 report names its event;
+ *   seams/openadr-report-audit.ts);
  * - for an event from OpenADR 2.0b, the VEN's 'openadr2b.report' rows (2.0b telemetry is requested of
  *   the VEN, not per event) whose reported data overlaps the event's window: from its first interval's
  *   start to its last interval's end, or to its cancellation or supersession when earlier.
@@ -9,6 +12,7 @@
  */
 import type { ProgramEvent } from '@gridseam/model';
 import Type from 'typebox';
+import { IEEE2030_5_RESPONSE_ACTION } from '../../seams/ieee2030-5-response-audit.ts';
 import { OPENADR2B_REPORT_ACTION, OPENADR3_REPORT_ACTION, VEN_TARGET_TYPE } from '../../seams/openadr-report-audit.ts';
 import type { AuditEntry, AuditFilter } from '../../store/types.ts';
 import { errorResponses, IdParams } from '../schemas.ts';
@@ -25,7 +29,7 @@ const EventReportsQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'At most this many (default 100)' })),
 });
 
-/** An open record: the report's audit detail (seams/openadr-report-audit.ts, OpenadrReportDetail). */
+/** An open record: the audit detail (OpenadrReportDetail, SepResponseDetail). */
 const ReportRow = Type.Object(
   {
     seq: Type.Integer(),
@@ -34,6 +38,13 @@ const ReportRow = Type.Object(
   },
   { additionalProperties: true },
 );
+
+/** The actions of rows written on the event itself. */
+const ON_EVENT_ACTIONS: ReadonlySet<string> = new Set([
+  IEEE2030_5_RESPONSE_ACTION,
+  OPENADR3_REPORT_ACTION,
+  OPENADR2B_REPORT_ACTION,
+]);
 
 type ListAudit = (filter: AuditFilter) => Promise<AuditEntry[]>;
 
@@ -86,7 +97,7 @@ export function eventReportRoutes(app: Api, { registry }: RouteContext): void {
         tags: ['events'],
         operationId: 'listEventReports',
         summary:
-          'OpenADR reports sent for an event, newest first: name, span, values summary and the VTN answer (2.0b: the VEN reports overlapping the event)',
+          'What was sent upstream for an event, newest first: IEEE 2030.5 Responses (status, mRID, EndDevice LFDI, accepted) and OpenADR reports (name, span, values summary, the VTN answer; 2.0b: the VEN reports overlapping the event)',
         params: IdParams,
         querystring: EventReportsQuery,
         response: { 200: Type.Array(ReportRow), ...errorResponses },
@@ -98,7 +109,7 @@ export function eventReportRoutes(app: Api, { registry }: RouteContext): void {
       const rows = await newest(
         list,
         { targetType: 'event', targetId: event.id },
-        (entry) => entry.action === OPENADR3_REPORT_ACTION || entry.action === OPENADR2B_REPORT_ACTION,
+        (entry) => ON_EVENT_ACTIONS.has(entry.action),
         limit,
       );
       const window = event.source === 'openadr2b' ? eventWindow(event) : undefined;
