@@ -1,6 +1,7 @@
 import { Device, Group, Id, Site } from '@gridseam/model';
 import Type, { type Static, type TSchema } from 'typebox';
 import { ControlSection } from './control.ts';
+import { DispatchSection } from './dispatch.ts';
 import { OcppSection } from './ocpp.ts';
 import { SunSpecSection } from './sunspec.ts';
 import { UtilitySection } from './utility.ts';
@@ -148,6 +149,8 @@ export function buildConfigSchema<S extends TSchema, D extends TSchema, G extend
       ocpp: Type.Optional(OcppSection),
       /** The control engine's period, setpoint margin and telemetry freshness (see control.ts); absent: defaults. */
       control: Type.Optional(ControlSection),
+      /** Rolling-horizon battery dispatch (see dispatch.ts); absent: none. */
+      dispatch: Type.Optional(DispatchSection),
     },
     { additionalProperties: false },
   );
