@@ -12,6 +12,7 @@ import { seedFleet } from './config/seed.ts';
 import { prepareStoreLocation } from './config/store-location.ts';
 import { parseUnits, type SunSpecSection, sunspecAddress } from './config/sunspec.ts';
 import { ControlEngine } from './control/engine.ts';
+import { type DispatchScheduler, type DispatchTimeScale, startDispatch } from './dispatch/index.ts';
 import { DEFAULT_POLL_CONCURRENCY, EdgeRuntime, type EdgeSource, systemClock } from './edge/index.ts';
 import { FleetRegistry } from './registry/index.ts';
 import { type Ieee2030_5Seam, startIeee2030_5Seam } from './seams/ieee2030-5.ts';
@@ -47,6 +48,8 @@ export interface StartGatewayOptions {
   telemetryIdleFlushMs?: number;
   /** The control engine's period, ms; overrides the config's control.periodSeconds (tests). */
   controlPeriodMs?: number;
+  /** Dispatch plans on this simulated clock (the demo's accelerated fleet); docs/dispatch-engine.md "Simulated time". */
+  dispatchTimeScale?: DispatchTimeScale;
 }
 
 /** The registry's adapter kind for SunSpec Modbus TCP devices. */
@@ -137,6 +140,8 @@ export interface Gateway {
   openadr3: Openadr3Seam | undefined;
   /** The OpenADR 2.0b VEN wired to the fleet and the engine, when the config has utility.openadr2b. */
   openadr2b: Openadr2bSeam | undefined;
+  /** The rolling-horizon battery dispatch, when the config has a `dispatch` section. */
+  dispatch: DispatchScheduler | undefined;
   /** Where the API listens, e.g. http://127.0.0.1:8080. */
   address: string;
   /**
@@ -279,6 +284,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     await control.start();
 
     let ieee2030_5: Ieee2030_5Seam | undefined;
+    // Set once dispatch starts (below); the OpenADR 3 seam's new prices ask it for a re-plan.
+    let dispatch: DispatchScheduler | undefined;
     const utilityClient = config.utility?.ieee2030_5;
     if (utilityClient !== undefined) {
       ieee2030_5 = await startIeee2030_5Seam({
@@ -305,6 +312,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
         engine: control,
         logger: logger.child({ component: 'openadr3' }),
         ...optionalEnvAndClock(options),
+        onPrices: () => dispatch?.trigger('prices'),
       });
       openadr3 = seam;
       closers.push({ name: 'openadr3 ven', close: () => seam.close() });
@@ -326,7 +334,26 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       closers.push({ name: 'openadr2b ven', close: () => seam.close() });
     }
 
+    // Dispatch plans through the engine, after the seams whose events and prices it plans around.
+    const dispatchStarted = config.dispatch
+      ? await startDispatch(config.dispatch, {
+          store,
+          bus,
+          registry,
+          engine: control,
+          logger: logger.child({ component: 'dispatch' }),
+          ...(openadr3 ? { externalPrices: () => [...(openadr3?.prices().values() ?? [])].flat() } : {}),
+          isOnline: (deviceId) => edge?.scheduler.status(deviceId)?.health !== 'faulty',
+          ...(options.dispatchTimeScale ? { timeScale: options.dispatchTimeScale } : {}),
+        })
+      : undefined;
+    if (dispatchStarted) {
+      dispatch = dispatchStarted.scheduler;
+      closers.push({ name: 'dispatch', close: () => dispatchStarted.scheduler.close() });
+    }
+
     const api = await buildApi({
+      ...(dispatchStarted ? { dispatch: dispatchStarted.plans } : {}),
       store,
       bus,
       control,
@@ -356,6 +383,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       ocpp,
       openadr3,
       openadr2b,
+      dispatch,
       address,
       close: () => {
         closed ??= closeAll().then(() => logger.info('gateway closed'));

@@ -6,6 +6,8 @@ import { type GatewayConfig, loadConfig, resolveApiTokens } from '../config/inde
 import { isSqliteFile, prepareStoreLocation } from '../config/store-location.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
+import { registerDemoCommand } from './demo.ts';
+import { registerDispatchCommands } from './dispatch.ts';
 import { registerOpenAdrCommands } from './openadr.ts';
 import { formatTable, redactUrl } from './output.ts';
 import { registerPkiCommand } from './pki.ts';
@@ -235,6 +237,8 @@ Exit codes: 0 success, 1 failure, 2 configuration or usage error.`,
   registerUtilityServerCommand(program, io);
   registerPkiCommand(program, io);
   registerOpenAdrCommands(program, io);
+  registerDispatchCommands(program, io);
+  registerDemoCommand(program, io);
 
   return program;
 }

@@ -5,7 +5,14 @@ export {
   DEFAULT_SETPOINT_MARGIN_S,
 } from './control.ts';
 export { type ConfigIssue, keyPathOf } from './issues.ts';
-export { type LoadedConfig, loadConfig, MAX_ALIAS_COUNT, MAX_CONFIG_BYTES, parseConfig } from './load.ts';
+export {
+  type LoadedConfig,
+  loadConfig,
+  MAX_ALIAS_COUNT,
+  MAX_CONFIG_BYTES,
+  parseConfig,
+  parseConfigObject,
+} from './load.ts';
 export * from './ocpp.ts';
 export * from './schema.ts';
 export { type SeedResult, seedFleet } from './seed.ts';

@@ -5,9 +5,10 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import Type, { type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { isCollection, isPair, isScalar, LineCounter, type Node, parseDocument, visit } from 'yaml';
+import { resolveDispatchPaths } from './dispatch.ts';
 import { type ConfigIssue, issuesFromAjv, keyPathOf } from './issues.ts';
 import { ocppIssues, resolveOcppPaths } from './ocpp.ts';
-import { openadr2bIssues, openadr3Issues, resolveOpenadr2bPaths } from './openadr.ts';
+import { openadr2bIssues, openadr3Issues, resolveOpenadr2bPaths, resolveOpenadr3Paths } from './openadr.ts';
 import { buildConfigSchema, FleetGroup, type GatewayConfig } from './schema.ts';
 import { sunspecIssues } from './sunspec.ts';
 import { resolveUtilityPaths, utilityIssues } from './utility.ts';
@@ -103,8 +104,16 @@ export function parseConfig(text: string, file: string): GatewayConfig {
       'GW_ERR_CONFIG',
       `${file}: the configuration is larger than ${MAX_CONFIG_BYTES} bytes (1 MiB)`,
     );
-  const raw = parseYaml(text, file);
-  const config = Value.Default(fullSchema, raw);
+  return parseConfigObject(parseYaml(text, file), file);
+}
+
+/**
+ * Defaults and validates a configuration built in code (`gridseam demo`) exactly as a file's is, with
+ * the same messages; `file` names it in them and anchors relative paths. No size limit: the caller
+ * is not an untrusted file.
+ */
+export function parseConfigObject(raw: Record<string, unknown>, file: string): GatewayConfig {
+  const config = Value.Default(fullSchema, structuredClone(raw));
   validate(config, file);
   return resolvePaths(config as GatewayConfig, dirname(resolve(file)));
 }
@@ -302,10 +311,20 @@ function tokenIssues(config: unknown): ConfigIssue[] {
 function resolvePaths(loaded: GatewayConfig, baseDir: string): GatewayConfig {
   const resolved = resolveUtilityPaths(loaded.utility, baseDir);
   const openadr2b = resolveOpenadr2bPaths(resolved?.openadr2b, baseDir);
-  const utility = resolved === undefined || openadr2b === undefined ? resolved : { ...resolved, openadr2b };
+  const openadr3 = resolveOpenadr3Paths(resolved?.openadr3, baseDir);
+  const utility =
+    resolved === undefined
+      ? resolved
+      : {
+          ...resolved,
+          ...(openadr2b === undefined ? {} : { openadr2b }),
+          ...(openadr3 === undefined ? {} : { openadr3 }),
+        };
   const withUtility = utility === undefined ? loaded : { ...loaded, utility };
   const ocpp = resolveOcppPaths(withUtility.ocpp, baseDir);
-  const config = ocpp === undefined ? withUtility : { ...withUtility, ocpp };
+  const withOcpp = ocpp === undefined ? withUtility : { ...withUtility, ocpp };
+  const dispatch = resolveDispatchPaths(withOcpp.dispatch, baseDir);
+  const config = dispatch === undefined ? withOcpp : { ...withOcpp, dispatch };
   if (config.store.kind !== 'sqlite') return config;
   const path = config.store.path;
   if (path === ':memory:' || path.startsWith('file:') || isAbsolute(path)) return config;

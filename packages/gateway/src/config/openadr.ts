@@ -18,6 +18,7 @@ export const DEFAULT_OADR3_REPORT_INTERVAL_S = 60;
 export const DEFAULT_OADR3_SAMPLE_S = 10;
 
 const EnvName = Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' });
+const Oadr3FilePath = Type.String({ minLength: 1, maxLength: 4096 });
 const IdList = Type.Array(Id, { maxItems: 10000, uniqueItems: true });
 const Name = Type.String({ minLength: 1, maxLength: 128 });
 
@@ -133,6 +134,8 @@ export const Openadr3Section = Type.Object(
     timeoutMs: Type.Integer({ minimum: 100, maximum: 120000, default: 15000 }),
     /** Verify the VTN's certificate (default; extra CAs: NODE_EXTRA_CA_CERTS). false only for labs. */
     tlsVerify: Type.Boolean({ default: true }),
+    /** PEM CA certificate file(s) the VTN's certificate must chain to, instead of the system's (https only). */
+    ca: Type.Optional(Type.Union([Oadr3FilePath, Type.Array(Oadr3FilePath, { minItems: 1, maxItems: 16 })])),
     /** Programs taken part in, by programName; events of other programs are ignored. */
     programs: Type.Record(Name, Openadr3ProgramConfig, { default: {} }),
     targets: Type.Array(Openadr3TargetConfig, { maxItems: 10000, default: [] }),
@@ -176,6 +179,8 @@ export function openadr3Issues(root: unknown): ConfigIssue[] {
     at('', 'needs clientId and clientSecretEnv together (OAuth 2.0 client credentials), or neither');
   if (s.tlsVerify === false && typeof s.vtnUrl === 'string' && !s.vtnUrl.startsWith('https://'))
     at('/tlsVerify', 'only applies to an https vtnUrl');
+  if (s.ca !== undefined && typeof s.vtnUrl === 'string' && !s.vtnUrl.startsWith('https://'))
+    at('/ca', 'only applies to an https vtnUrl');
   const known = { sites: idsOf(root, 'sites'), devices: idsOf(root, 'devices'), groups: idsOf(root, 'groups') };
   const checkIds = (ids: unknown, kind: 'sites' | 'devices' | 'groups', path: string) => {
     const set = known[kind];
@@ -218,6 +223,16 @@ export function openadr3Issues(root: unknown): ConfigIssue[] {
     });
   }
   return issues;
+}
+
+/** The CA paths of utility.openadr3 resolved against the config file's folder. */
+export function resolveOpenadr3Paths(
+  section: Openadr3Section | undefined,
+  baseDir: string,
+): Openadr3Section | undefined {
+  if (section?.ca === undefined) return section;
+  const at = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
+  return { ...section, ca: Array.isArray(section.ca) ? section.ca.map(at) : at(section.ca) };
 }
 
 // =====================================================================================================

@@ -29,6 +29,7 @@
  * wrong secret or a refusal is logged as an error with its GW_ERR code, never a crash.
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { type Device, type Enrolment, GridseamError, type Program, type ProgramEvent } from '@gridseam/model';
 import {
   createVen3,
@@ -96,6 +97,22 @@ export async function startOpenadr3Seam(options: Openadr3SeamOptions): Promise<O
   return seam;
 }
 
+/** The PEM text of utility.openadr3.ca; an unreadable file stops the start (GW_ERR_CONFIG). */
+async function readCas(paths: string | readonly string[]): Promise<string[]> {
+  const list = typeof paths === 'string' ? [paths] : paths;
+  return Promise.all(
+    list.map(async (path) => {
+      try {
+        return await readFile(path, 'utf8');
+      } catch (error) {
+        throw new GridseamError('GW_ERR_CONFIG', `utility.openadr3.ca: cannot read ${path} (${errorText(error)})`, {
+          cause: error,
+        });
+      }
+    }),
+  );
+}
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -157,6 +174,7 @@ class Openadr3SeamImpl implements Openadr3Seam {
       if (!(await store.sites.get(siteId)))
         throw new GridseamError('GW_ERR_CONFIG', `utility.openadr3: site ${siteId} is not in the registry`);
 
+    const ca = config.ca === undefined ? undefined : await readCas(config.ca);
     const programs: Record<string, Oadr3ProgramMapping> = {};
     for (const [name, program] of Object.entries(config.programs)) programs[name] = this.#mapping(program);
     const log = this.#logger;
@@ -178,7 +196,7 @@ class Openadr3SeamImpl implements Openadr3Seam {
       targets: config.targets,
       pollIntervalMs: Math.round(config.pollSeconds * 1000),
       maxBackoffMs: Math.round(config.maxBackoffSeconds * 1000),
-      http: { timeoutMs: config.timeoutMs, rejectUnauthorized: config.tlsVerify },
+      http: { timeoutMs: config.timeoutMs, rejectUnauthorized: config.tlsVerify, ...(ca === undefined ? {} : { ca }) },
       ...(config.callback === undefined
         ? {}
         : {

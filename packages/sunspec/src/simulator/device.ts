@@ -16,6 +16,8 @@ export function isProfileName(value: string): value is ProfileName {
 export class Reversion {
   /** Simulated epoch ms at which it fires; Infinity when idle. */
   deadline = Number.POSITIVE_INFINITY;
+  /** Simulated ms per ms of timeout, as of the last arming (see DeviceBase.timerScale). */
+  private scale = 1;
   private readonly triggers: ReadonlySet<number>;
 
   constructor(
@@ -31,16 +33,21 @@ export class Reversion {
     this.triggers = new Set(triggers.map((s) => s.index));
   }
 
-  /** Re-arms or disarms after a write touching any of `written`. */
-  written(written: readonly PointSlot[], nowMs: number): void {
+  /**
+   * Re-arms or disarms after a write touching any of `written`. `scale` is simulated ms per ms of
+   * timeout: 1 counts the timeout in simulated time, the simulator's speed counts it in real time.
+   */
+  written(written: readonly PointSlot[], nowMs: number, scale = 1): void {
     if (!written.some((s) => this.triggers.has(s.index))) return;
     const seconds = this.timeoutSeconds();
-    this.deadline = seconds > 0 && this.active() ? nowMs + seconds * 1000 : Number.POSITIVE_INFINITY;
+    this.scale = scale;
+    this.deadline = seconds > 0 && this.active() ? nowMs + seconds * 1000 * scale : Number.POSITIVE_INFINITY;
   }
 
-  /** Whole seconds left, 0 when idle (the *RvrtRem points of model 704). */
+  /** Whole seconds left (in the timeout's own time), 0 when idle (the *RvrtRem points of model 704). */
   remainingSeconds(nowMs: number): number {
-    return this.deadline === Number.POSITIVE_INFINITY ? 0 : Math.max(0, Math.ceil((this.deadline - nowMs) / 1000));
+    if (this.deadline === Number.POSITIVE_INFINITY) return 0;
+    return Math.max(0, Math.ceil((this.deadline - nowMs) / 1000 / this.scale));
   }
 }
 
@@ -71,6 +78,11 @@ export abstract class DeviceBase implements SimulatedDevice {
   readonly map: RegisterMap;
   nowMs: number;
   acPowerW = 0;
+  /**
+   * Simulated ms per ms of a reversion timeout: 1 (default) runs the timers in simulated time; the
+   * simulator sets its speed here when its timers follow real time (a gateway on real time).
+   */
+  timerScale = 1;
   protected readonly reversions: Reversion[] = [];
 
   constructor(unitId: number, map: RegisterMap, startMs: number) {
@@ -78,7 +90,7 @@ export abstract class DeviceBase implements SimulatedDevice {
     this.map = map;
     this.nowMs = startMs;
     map.onWrite = (slots) => {
-      for (const reversion of this.reversions) reversion.written(slots, this.nowMs);
+      for (const reversion of this.reversions) reversion.written(slots, this.nowMs, this.timerScale);
     };
   }
 

@@ -13,11 +13,14 @@
  * clock read and a subarray of the unit's image. Writes always tick first (the controls in force
  * before the write govern the time up to it).
  *
- * Simulated time = startTime + (clock() - clock at construction) * speed.
+ * Simulated time = startTime + (clock() - clock at construction) * speed. Reversion timers count
+ * simulated seconds unless `realTimeTimers` (a gateway on real time driving an accelerated fleet).
+ * A unit taken offline (`setUnitOnline(u, false)`) answers exception 11, as a unit behind a Modbus
+ * gateway that stopped answering; its physics keeps running.
  */
 import { GridseamError } from '@gridseam/model';
 import { type ModbusRegisterHandler, ModbusTcpServer } from '../modbus/server.ts';
-import { isProfileName, type ProfileName, type SimulatedDevice } from './device.ts';
+import { DeviceBase, isProfileName, type ProfileName, type SimulatedDevice } from './device.ts';
 import { type DeviceFactory, deviceFactory, type ProfileOptions } from './profiles/index.ts';
 import { Meter } from './profiles/meter.ts';
 import type { RegisterMapOptions } from './register-map.ts';
@@ -50,6 +53,11 @@ export interface SunSpecSimulatorOptions {
   tickIntervalMs?: number;
   /** Physics options (ratings, capacity, efficiency, initial SoC ...). */
   physics?: ProfileOptions;
+  /**
+   * Reversion timeouts (704 *RvrtTms, 123 *_RvrtTms, 124 InOutWRte_RvrtTms) in real seconds instead
+   * of simulated ones: a gateway on real time sets them for its real setpoint lifetimes. Default false.
+   */
+  realTimeTimers?: boolean;
   /** Map quirks: no end marker; reads past the end. */
   endMarker?: boolean;
   pastEnd?: RegisterMapOptions['pastEnd'];
@@ -89,6 +97,8 @@ export class SunSpecSimulator {
   private readonly devices: SimulatedDevice[] = [];
   /** Real time of each unit's last tick. */
   private readonly lastTick: Float64Array;
+  /** 1 where the unit is offline (answers exception 11). */
+  private readonly offline: Uint8Array;
   private servers: ModbusTcpServer[] = [];
   private listening: number[] = [];
 
@@ -125,6 +135,7 @@ export class SunSpecSimulator {
     this.startTime = options.startTime ?? this.clockStart;
     this.tickIntervalMs = options.tickIntervalMs ?? 200;
     this.lastTick = new Float64Array(count).fill(Number.NEGATIVE_INFINITY);
+    this.offline = new Uint8Array(count);
 
     const mapOptions: RegisterMapOptions = {
       base,
@@ -135,7 +146,9 @@ export class SunSpecSimulator {
     for (const name of new Set(this.profiles)) factories.set(name, deviceFactory(name, options.physics, mapOptions));
     for (let u = 1; u <= count; u++) {
       const profile = this.profiles[(u - 1) % this.profiles.length]!;
-      this.devices.push(factories.get(profile)!.create(u, this.startTime));
+      const device = factories.get(profile)!.create(u, this.startTime);
+      if (options.realTimeTimers === true && device instanceof DeviceBase) device.timerScale = speed;
+      this.devices.push(device);
     }
     // Sites: each turn of the profile list; a meter measures the other units of its turn.
     const perSite = this.profiles.length;
@@ -155,6 +168,17 @@ export class SunSpecSimulator {
     const device = this.devices[u - 1];
     if (device === undefined) throw new GridseamError('GW_ERR_NOT_FOUND', `the simulator has no unit ${u}`);
     return device;
+  }
+
+  /** Takes unit number u (1..count) off the network (exception 11 to every request) or back on. */
+  setUnitOnline(u: number, online: boolean): void {
+    this.unit(u);
+    this.offline[u - 1] = online ? 0 : 1;
+  }
+
+  isUnitOnline(u: number): boolean {
+    this.unit(u);
+    return this.offline[u - 1] === 0;
   }
 
   /** Ticks every unit to the current simulated time. */
@@ -212,6 +236,7 @@ export class SunSpecSimulator {
   private handler(offset: number, units: number): ModbusRegisterHandler {
     const devices = this.devices;
     const lastTick = this.lastTick;
+    const offline = this.offline;
     const interval = this.tickIntervalMs;
     const clock = this.clock;
     const gone = { exception: EXCEPTION_GATEWAY_TARGET_FAILED };
@@ -220,7 +245,7 @@ export class SunSpecSimulator {
       readHoldingRegisters: (unit, address, count) => {
         const index = offset + unit - 1;
         const device = unit >= 1 && unit <= units ? devices[index] : undefined;
-        if (device === undefined) return gone;
+        if (device === undefined || offline[index] === 1) return gone;
         const now = clock();
         if (now - lastTick[index]! >= interval) {
           lastTick[index] = now;
@@ -231,7 +256,7 @@ export class SunSpecSimulator {
       writeRegisters: (unit, address, values) => {
         const index = offset + unit - 1;
         const device = unit >= 1 && unit <= units ? devices[index] : undefined;
-        if (device === undefined) return gone;
+        if (device === undefined || offline[index] === 1) return gone;
         const now = clock();
         lastTick[index] = now;
         return device.write(address, values, this.startTime + (now - this.clockStart) * this.speed);

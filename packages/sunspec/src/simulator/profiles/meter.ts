@@ -30,6 +30,12 @@ export interface MeterOptions {
 
 export const METER_SERIAL_PREFIX = 'SIMMTR';
 
+/**
+ * What a meter measures of a device: its AC power (inverter sign) after a tick, and its rating. A
+ * simulated unit is one; so is a load simulated elsewhere (an EV charger behind the same meter).
+ */
+export type MeteredDevice = Pick<SimulatedDevice, 'acPowerW' | 'ratedW' | 'tick'>;
+
 export function meterTemplate(_options: MeterOptions, mapOptions: RegisterMapOptions): RegisterMap {
   return buildMap(
     [
@@ -72,7 +78,7 @@ export class Meter extends DeviceBase {
   /** Energy imported / exported at the meter, Wh. */
   whImported: number;
   whExported: number;
-  private site: readonly SimulatedDevice[] = [];
+  private site: readonly MeteredDevice[] = [];
   private readonly s: Record<string, PointSlot>;
   private readonly utcOffsetMinutes: number;
 
@@ -91,8 +97,8 @@ export class Meter extends DeviceBase {
     this.advance(startMs, startMs);
   }
 
-  /** Sets the devices this meter measures (other units of the same simulator). */
-  meter(devices: readonly SimulatedDevice[]): void {
+  /** Sets the devices this meter measures (other units of the same simulator, or loads simulated elsewhere). */
+  meter(devices: readonly MeteredDevice[]): void {
     this.site = devices.filter((d) => d !== this);
     // The power range decides the scale factors once (int16 W: about 32 kW at W_SF 0).
     let maxW = siteLoadW(19, this.loadScale) * 1.5;
@@ -106,7 +112,7 @@ export class Meter extends DeviceBase {
     this.advance(this.nowMs, this.nowMs);
   }
 
-  get metered(): readonly SimulatedDevice[] {
+  get metered(): readonly MeteredDevice[] {
     return this.site;
   }
 
