@@ -98,6 +98,29 @@ function options(props: TimeChartProps, width: number, spanOf: () => TimeChartPr
   };
 }
 
+/**
+ * Creates a plot in `element` at its width (200 px at least), keeps it in `chart` and resizes it with
+ * the element; returns the effect's clean-up, which destroys it. Nothing while there is no element.
+ */
+export function mountPlot(
+  element: HTMLDivElement | null,
+  chart: { current: uPlot | undefined },
+  create: (element: HTMLDivElement, width: number) => uPlot,
+): (() => void) | undefined {
+  if (element === null) return undefined;
+  const plot = create(element, Math.max(200, element.clientWidth));
+  chart.current = plot;
+  const resize = new ResizeObserver(() =>
+    plot.setSize({ width: Math.max(200, element.clientWidth), height: plot.height }),
+  );
+  resize.observe(element);
+  return () => {
+    resize.disconnect();
+    plot.destroy();
+    chart.current = undefined;
+  };
+}
+
 export function TimeChart(props: TimeChartProps) {
   const container = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | undefined>(undefined);
@@ -106,25 +129,20 @@ export function TimeChart(props: TimeChartProps) {
   span.current = props.span;
 
   // created once per title/unit; data flows through setData
-  useEffect(() => {
-    const element = container.current;
-    if (element === null) return;
-    const plot = new uPlot(
-      options(props, Math.max(200, element.clientWidth), () => span.current),
-      toData(props.series),
-      element,
-    );
-    chart.current = plot;
-    const resize = new ResizeObserver(() =>
-      plot.setSize({ width: Math.max(200, element.clientWidth), height: plot.height }),
-    );
-    resize.observe(element);
-    return () => {
-      resize.disconnect();
-      plot.destroy();
-      chart.current = undefined;
-    };
-  }, [props.title, props.unit]);
+  useEffect(
+    () =>
+      mountPlot(
+        container.current,
+        chart,
+        (element, width) =>
+          new uPlot(
+            options(props, width, () => span.current),
+            toData(props.series),
+            element,
+          ),
+      ),
+    [props.title, props.unit],
+  );
 
   useEffect(() => {
     chart.current?.setData(toData(props.series));

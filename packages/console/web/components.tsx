@@ -110,6 +110,29 @@ export function Section(props: { title: string; children: ComponentChildren; act
   );
 }
 
+/** A row of buttons choosing one of `labels`, the chosen one marked `selected`; `title` says what they choose. */
+export function Segmented(props: {
+  labels: readonly string[];
+  selected: number;
+  onSelect: (index: number) => void;
+  title?: string;
+}) {
+  return (
+    <span class="segmented" title={props.title}>
+      {props.labels.map((label, index) => (
+        <button
+          type="button"
+          key={label}
+          class={index === props.selected ? 'selected' : ''}
+          onClick={() => props.onSelect(index)}
+        >
+          {label}
+        </button>
+      ))}
+    </span>
+  );
+}
+
 const LIVE_TEXT: Record<LiveStatus, string> = {
   connecting: 'connecting…',
   live: 'live',

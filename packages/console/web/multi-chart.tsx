@@ -8,7 +8,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import type { Series } from './chart.tsx';
-import { dayMonth, hhmm, timeTicks, valueAxisSize } from './chart.tsx';
+import { dayMonth, hhmm, mountPlot, timeTicks, valueAxisSize } from './chart.tsx';
 
 export interface ChartLine extends Series {
   /** Stable key: the data attribute `data-points-<key>` counts its points. */
@@ -196,25 +196,20 @@ export function MultiChart(props: MultiChartProps) {
   live.current = props;
   const shape = props.lines.map((line) => `${line.key}:${line.axis ?? 'left'}`).join(',');
 
-  useEffect(() => {
-    const element = container.current;
-    if (element === null) return;
-    const plot = new uPlot(
-      options(props, Math.max(200, element.clientWidth), () => live.current),
-      alignLines(props.lines),
-      element,
-    );
-    chart.current = plot;
-    const resize = new ResizeObserver(() =>
-      plot.setSize({ width: Math.max(200, element.clientWidth), height: plot.height }),
-    );
-    resize.observe(element);
-    return () => {
-      resize.disconnect();
-      plot.destroy();
-      chart.current = undefined;
-    };
-  }, [props.title, props.left.unit, props.right?.unit, shape]);
+  useEffect(
+    () =>
+      mountPlot(
+        container.current,
+        chart,
+        (element, width) =>
+          new uPlot(
+            options(props, width, () => live.current),
+            alignLines(props.lines),
+            element,
+          ),
+      ),
+    [props.title, props.left.unit, props.right?.unit, shape],
+  );
 
   useEffect(() => {
     chart.current?.setData(alignLines(props.lines));

@@ -99,6 +99,27 @@ function assertWithin(actual: number, expected: number, band: number, what: stri
 }
 
 /**
+ * out[j] = max of value[s] + s x slope over s in [j - width, j] ('below') or [j, j + width]
+ * ('above'), with a monotone deque (unreachable states are -Infinity and never win).
+ */
+function windowMax(value: Float64Array, slope: number, width: number, side: 'below' | 'above'): Float64Array {
+  const n = value.length;
+  const out = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+  const score = (s: number) => (value[s] as number) + s * slope;
+  const deque: number[] = [];
+  let head = 0;
+  const order = side === 'below' ? (i: number) => i : (i: number) => n - 1 - i;
+  for (let i = 0; i < n; i++) {
+    const j = order(i);
+    while (deque.length > head && score(deque[deque.length - 1] as number) <= score(j)) deque.pop();
+    deque.push(j);
+    while (Math.abs((deque[head] as number) - j) > width) head++;
+    out[j] = score(deque[head] as number);
+  }
+  return out;
+}
+
+/**
  * An independent optimum: dynamic programming over stored energy on a grid of `stepKwh`, the same
  * battery and prices, energy only. Restricting energy to the grid can only lose value, so the LP
  * optimum is >= this, and close to it when the grid is fine.
@@ -111,18 +132,17 @@ function gridOptimum(prices: readonly number[], hours: number, stepKwh: number):
   let value = new Float64Array(states + 1).fill(Number.NEGATIVE_INFINITY);
   value[start] = 0;
   for (const price of prices) {
-    const next = new Float64Array(states + 1).fill(Number.NEGATIVE_INFINITY);
     // Moving k steps up buys k x step / eta_c kWh; moving k steps down sells k x step x eta_d kWh.
+    // next[j] = max over s in [j - maxUp, j] of value[s] + s x buy, minus j x buy (charging), or over
+    // s in [j, j + maxDown] of value[s] + s x sell, minus j x sell (discharging): sliding-window maxima,
+    // the same recursion as trying every k, in O(states) per interval.
     const buy = (stepKwh / BATTERY.eta / 1000) * price;
     const sell = ((stepKwh * BATTERY.eta) / 1000) * price;
-    for (let s = 0; s <= states; s++) {
-      const here = value[s] as number;
-      if (here === Number.NEGATIVE_INFINITY) continue;
-      for (let k = -Math.min(maxDown, s); k <= Math.min(maxUp, states - s); k++) {
-        const gain = k >= 0 ? -k * buy : -k * sell;
-        if (here + gain > (next[s + k] as number)) next[s + k] = here + gain;
-      }
-    }
+    const charged = windowMax(value, buy, maxUp, 'below');
+    const discharged = windowMax(value, sell, maxDown, 'above');
+    const next = new Float64Array(states + 1);
+    for (let j = 0; j <= states; j++)
+      next[j] = Math.max((charged[j] as number) - j * buy, (discharged[j] as number) - j * sell);
     value = next;
   }
   let best = Number.NEGATIVE_INFINITY;

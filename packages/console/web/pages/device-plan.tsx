@@ -9,7 +9,7 @@
 import { useState } from 'preact/hooks';
 import { enc } from '../api.ts';
 import type { Series } from '../chart.tsx';
-import { ErrorBox, Facts, PowerWords, Section, Stat } from '../components.tsx';
+import { ErrorBox, Facts, PowerWords, Section, Segmented, Stat } from '../components.tsx';
 import {
   dispatchProgramId,
   executedTrajectory,
@@ -56,18 +56,12 @@ export function DevicePlanPanel({ device }: { device: Device }) {
     <Section
       title="Dispatch plan"
       actions={
-        <span class="segmented" title="How far back the charts reach">
-          {PAST_SHARES.map((share, index) => (
-            <button
-              type="button"
-              key={share}
-              class={index === pastIndex ? 'selected' : ''}
-              onClick={() => setPastIndex(index)}
-            >
-              {spanLabel(pastSpanMs(plan) * share)} back
-            </button>
-          ))}
-        </span>
+        <Segmented
+          title="How far back the charts reach"
+          labels={PAST_SHARES.map((share) => `${spanLabel(pastSpanMs(plan) * share)} back`)}
+          selected={pastIndex}
+          onSelect={setPastIndex}
+        />
       }
     >
       <div data-testid="device-plan" data-plan-id={plan.planId} data-status={plan.status}>

@@ -7,7 +7,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { enc, get, getAll, withQuery } from '../api.ts';
 import { type Series, TimeChart } from '../chart.tsx';
-import { Badge, ErrorBox, Facts, Loading, Section } from '../components.tsx';
+import { Badge, ErrorBox, Facts, Loading, Section, Segmented } from '../components.tsx';
 import { SOURCE_LABELS } from '../event-window.ts';
 import * as fmt from '../format.ts';
 import { canOperate, useApp, useLive, useLoad, useNow } from '../hooks.ts';
@@ -326,20 +326,7 @@ function Charts({ device, latest }: { device: Device; latest: Reading[] }) {
   return (
     <Section
       title="Telemetry"
-      actions={
-        <span class="segmented">
-          {WINDOWS.map((w, index) => (
-            <button
-              type="button"
-              key={w.label}
-              class={index === windowIndex ? 'selected' : ''}
-              onClick={() => setWindowIndex(index)}
-            >
-              {w.label}
-            </button>
-          ))}
-        </span>
-      }
+      actions={<Segmented labels={WINDOWS.map((w) => w.label)} selected={windowIndex} onSelect={setWindowIndex} />}
     >
       <div class="charts">
         {specs.map((spec) => (

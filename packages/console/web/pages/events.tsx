@@ -5,7 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import { getAll, withQuery } from '../api.ts';
-import { Badge, ErrorBox, Loading, Section } from '../components.tsx';
+import { Badge, ErrorBox, Loading, Section, Segmented } from '../components.tsx';
 import { eventSpan, SOURCE_LABELS, SOURCE_ORDER, signalKinds } from '../event-window.ts';
 import * as fmt from '../format.ts';
 import { useLive, useLoad, useNow } from '../hooks.ts';
@@ -50,20 +50,7 @@ export function Events() {
       <ErrorBox error={events.error} />
       <Section
         title="Timeline"
-        actions={
-          <span class="segmented">
-            {WINDOWS.map((w, index) => (
-              <button
-                type="button"
-                key={w.label}
-                class={index === windowIndex ? 'selected' : ''}
-                onClick={() => setWindowIndex(index)}
-              >
-                {w.label}
-              </button>
-            ))}
-          </span>
-        }
+        actions={<Segmented labels={WINDOWS.map((w) => w.label)} selected={windowIndex} onSelect={setWindowIndex} />}
       >
         <Loading when={events.loading && events.data === undefined} />
         <Timeline events={list} from={from} to={to} now={now} />

@@ -6,7 +6,6 @@
  * Responses 1, 2, 3, and the gateway's API (a real listen) lists exactly those, once each.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MemoryClientStateStore, type ResponseRecordDoc } from '@gridseam/ieee2030-5';
@@ -21,7 +20,7 @@ import {
 } from '../../src/seams/ieee2030-5-response-audit.ts';
 import type { RunningUtilityServer } from '../../src/utility/index.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
-import { startTestUtility, VIEWER_TOKEN, waitFor } from '../seams/support.ts';
+import { gatewayYaml, startTestUtility, VIEWER_TOKEN, waitFor } from '../seams/support.ts';
 import { type Harness, harness, json, program, T0 } from './support.ts';
 
 const LFDI = 'a'.repeat(40);
@@ -182,34 +181,7 @@ describe('2030.5 Responses end to end: utility server -> gateway -> /api/events/
   before(async () => {
     ({ utility } = await startTestUtility(temp.dir()));
     const config = parseConfig(
-      `
-store: { kind: sqlite, path: gateway.sqlite }
-bus: { kind: memory }
-api:
-  host: 127.0.0.1
-  port: 0
-  tokens:
-    - { name: viewer, role: viewer, tokenSha256: ${createHashHex(VIEWER_TOKEN)} }
-log: { level: silent }
-fleet:
-  sites: [{ id: site-1, name: Site one }]
-utility:
-  ieee2030_5:
-    dcapUrl: https://127.0.0.1:${utility.sepPort}/dcap
-    certificate: pki/clients/gateway-1.cert.pem
-    key: pki/clients/gateway-1.key.pem
-    ca: pki/ca.cert.pem
-    mode: direct
-    profile: csip-aus
-    siteId: site-1
-    nmi: '4102345678'
-    pen: 12345
-    minPollSeconds: 1
-    retrySeconds: 1
-    postRateSeconds: 1
-    reportIntervalSeconds: 1
-    timeoutMs: 5000
-`,
+      gatewayYaml({ devices: [], sepPort: utility.sepPort, utilityTimeoutMs: 5000 }),
       join(temp.dir(), 'gateway.yaml'),
     );
     gateway = await startGateway(config, { logger: createLogger({ level: 'silent' }), controlPeriodMs: 1000 });
@@ -259,7 +231,3 @@ utility:
     }
   });
 });
-
-function createHashHex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}

@@ -16,17 +16,24 @@
  * the utility's window equals the utility's. No timing assertions: every wait is a bounded poll.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Reading } from '@gridseam/model';
-import { SunSpecSimulator } from '@gridseam/sunspec';
+import type { SunSpecSimulator } from '@gridseam/sunspec';
 import { type Gateway, startGateway } from '../../src/app.ts';
 import { type GatewayConfig, parseConfig } from '../../src/config/index.ts';
-import type { BatteryPlanDocument, DispatchPlanDocument } from '../../src/dispatch/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
-import { apiGet, batteryWSet, VIEWER_TOKEN, waitFor } from '../seams/support.ts';
+import { apiGet, batteryWSet, waitFor } from '../seams/support.ts';
+import {
+  confirmedFixedW,
+  dispatchGatewayYaml,
+  latestPlan,
+  measuredSocSlope,
+  planAndSetpoint,
+  plannedSocSlope,
+  planOf,
+  startBatterySimulator,
+} from './support.ts';
 
 const CAPACITY_WH = 200;
 const POWER_W = 2400;
@@ -35,24 +42,6 @@ const CHEAP_S = 50;
 /** The simulator's round-trip efficiency, and the plan's (configured the same). */
 const ROUND_TRIP = 0.9;
 const ONE_WAY_LOSS = 1 - Math.sqrt(ROUND_TRIP);
-
-function planOf(plan: DispatchPlanDocument | undefined, deviceId: string): BatteryPlanDocument | undefined {
-  return plan?.batteries.find((b) => b.deviceId === deviceId);
-}
-
-/** Least-squares slope of (t, y), per ms. */
-function slope(points: ReadonlyArray<[number, number]>): number {
-  const n = points.length;
-  const mt = points.reduce((s, [t]) => s + t, 0) / n;
-  const my = points.reduce((s, [, y]) => s + y, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const [t, y] of points) {
-    num += (t - mt) * (y - my);
-    den += (t - mt) ** 2;
-  }
-  return num / den;
-}
 
 describe('dispatch through the control engine: plan -> setpoints -> SoC, and a utility override', () => {
   const temp = useTempDir('gridseam-dispatch-engine-');
@@ -63,21 +52,12 @@ describe('dispatch through the control engine: plan -> setpoints -> SoC, and a u
   let pricesStart: number;
 
   before(async () => {
-    simulator = new SunSpecSimulator({
-      port: 0,
-      profile: 'battery',
-      count: 1,
-      realTimeTimers: true,
-      physics: {
-        capacityWh: CAPACITY_WH,
-        maxChargeW: POWER_W,
-        maxDischargeW: POWER_W,
-        initialSocPct: 50,
-        roundTripEfficiency: ROUND_TRIP,
-        sohPct: 100,
-      },
-    });
-    ({ port: modbusPort } = await simulator.start());
+    ({ simulator, port: modbusPort } = await startBatterySimulator({
+      capacityWh: CAPACITY_WH,
+      powerW: POWER_W,
+      initialSocPct: 50,
+      roundTripEfficiency: ROUND_TRIP,
+    }));
 
     pricesStart = Math.floor(Date.now() / 10_000) * 10_000;
     // Rising while cheap and falling while dear: acting sooner is strictly better, so the plan has no
@@ -85,38 +65,14 @@ describe('dispatch through the control engine: plan -> setpoints -> SoC, and a u
     // keeps postponing while the flat stretch outlasts the horizon).
     const cheap = Array.from({ length: CHEAP_S / 10 }, (_, k) => 10 + k);
     const dear = Array.from({ length: 60 }, (_, k) => 400 - k);
-    const viewerDigest = createHash('sha256').update(VIEWER_TOKEN).digest('hex');
     config = parseConfig(
-      `
-store: { kind: sqlite, path: gateway.sqlite }
-bus: { kind: memory }
-api:
-  host: 127.0.0.1
-  port: 0
-  tokens: [{ name: viewer, role: viewer, tokenSha256: ${viewerDigest} }]
-telemetry: { flushIntervalMs: 20, batchSize: 100 }
-log: { level: silent }
-fleet:
-  sites: [{ id: site-1, name: Site one }]
-sunspec:
-  timeoutMs: 2000
-  devices:
-    - { id: bat-1, siteId: site-1, host: 127.0.0.1, port: ${modbusPort}, unit: 1, pollIntervalMs: 200 }
-control: { periodSeconds: 1, marginSeconds: 2 }
-dispatch:
-  enrol: { deviceIds: [bat-1] }
-  cadenceSeconds: 2
-  minReplanSeconds: 0
-  intervalSeconds: ${INTERVAL_S}
-  horizonMinutes: 3
-  terminal: free
-  battery: { roundTripEfficiency: ${ROUND_TRIP} }
-  prices:
-    kind: inline
-    start: ${new Date(pricesStart).toISOString()}
-    intervalSeconds: 10
-    usdPerMwh: [${[...cheap, ...dear].join(', ')}]
-`,
+      dispatchGatewayYaml({
+        modbusPort,
+        intervalSeconds: INTERVAL_S,
+        horizonMinutes: 3,
+        roundTripEfficiency: ROUND_TRIP,
+        prices: { start: pricesStart, intervalSeconds: 10, usdPerMwh: [...cheap, ...dear] },
+      }),
       join(temp.dir(), 'gateway.yaml'),
     );
     gateway = await startGateway(config, { logger: createLogger({ level: 'silent' }) });
@@ -127,54 +83,11 @@ dispatch:
     await simulator?.stop();
   });
 
-  const latestPlan = () => apiGet(gateway.address, '/api/dispatch/plan') as Promise<DispatchPlanDocument>;
-
-  /** Waits for a plan whose first interval for bat-1 has `netW`, and for that power on the battery's register. */
-  async function planAndSetpoint(netW: number, what: string): Promise<DispatchPlanDocument> {
-    const plan = await waitFor(async () => {
-      const latest = await latestPlan();
-      const first = planOf(latest, 'bat-1')?.intervals[0];
-      return first !== undefined && Math.abs(first.netKw * 1000 - netW) < 1 ? latest : undefined;
-    }, `a plan that ${what}`);
-    await waitFor(async () => ((await batteryWSet(modbusPort, 1)) === netW ? true : undefined), `WSet ${netW} W`);
-    return plan;
-  }
-
-  /**
-   * The battery's SoC slope (Wh per ms) while its measured power is `powerW`, from at least
-   * `minPoints` readings after `from`; undefined until there are enough.
-   */
-  async function measuredSlope(from: number, powerW: number, minPoints = 25): Promise<number | undefined> {
-    const span = { deviceId: 'bat-1', from, to: Date.now() + 1 };
-    const soc = await gateway.store.telemetry.query({ ...span, measurand: 'stateOfCharge' });
-    const power = new Map(
-      (await gateway.store.telemetry.query({ ...span, measurand: 'activePower' })).map((r: Reading) => [r.ts, r.value]),
-    );
-    const run: Array<[number, number]> = [];
-    for (const reading of soc) {
-      const w = power.get(reading.ts);
-      if (typeof w !== 'number' || Math.abs(w - powerW) > Math.abs(powerW) * 0.01) {
-        if (run.length < minPoints) run.length = 0;
-        else break;
-        continue;
-      }
-      run.push([reading.ts, ((reading.value as number) / 100) * CAPACITY_WH]);
-    }
-    return run.length >= minPoints ? slope(run) : undefined;
-  }
-
-  /** The plan's own SoC slope over its first interval, Wh per ms. */
-  function plannedSlope(plan: DispatchPlanDocument): number {
-    const battery = planOf(plan, 'bat-1');
-    assert.ok(battery);
-    const first = battery.intervals[0];
-    assert.ok(first);
-    const startWh = (battery.soc0Pct / 100) * battery.usableKwh * 1000;
-    return (first.energyKwh * 1000 - startWh) / (first.end - first.start);
-  }
+  const planAndSetpointW = (netW: number, what: string) => planAndSetpoint(gateway, modbusPort, netW, what);
+  const measuredSlope = (from: number, powerW: number) => measuredSocSlope(gateway, CAPACITY_WH, from, powerW);
 
   test('the plan charges while prices are low; the setpoint reaches the battery and its SoC follows the plan', async () => {
-    const plan = await planAndSetpoint(-POWER_W, 'charges at full power');
+    const plan = await planAndSetpointW(-POWER_W, 'charges at full power');
     assert.equal(plan.status, 'ok');
     assert.deepEqual(plan.leftOut, []);
     const battery = planOf(plan, 'bat-1');
@@ -193,15 +106,12 @@ dispatch:
     assert.ok(battery.wear.rainflowCycles > 0 && battery.wear.lifeConsumed > 0, 'wear of the planned SoC trace');
 
     // The engine's command for the plan's setpoint is confirmed by read-back.
-    const confirmed = await waitFor(async () => {
-      const commands = await gateway.registry.listCommands('bat-1', { status: 'confirmed' });
-      return commands.find((c) => c.setpoint.kind === 'fixedW' && c.setpoint.value === -POWER_W);
-    }, 'a confirmed fixedW command at the planned power');
+    const confirmed = await confirmedFixedW(gateway, -POWER_W);
     assert.equal(confirmed.setpoint.source.kind, 'market');
     assert.equal(confirmed.setpoint.source.primacy, 200);
 
     const measured = await waitFor(() => measuredSlope(confirmed.createdAt, -POWER_W), 'SoC readings while charging');
-    const planned = plannedSlope(plan);
+    const planned = plannedSocSlope(plan);
     assert.ok(planned > 0);
     assert.ok(
       Math.abs(measured - planned) <= ONE_WAY_LOSS * planned,
@@ -210,11 +120,11 @@ dispatch:
   });
 
   test('when prices are high the plan discharges and the SoC falls at the planned rate', async () => {
-    const plan = await planAndSetpoint(POWER_W, 'discharges at full power');
+    const plan = await planAndSetpointW(POWER_W, 'discharges at full power');
     assert.equal(plan.solver?.warm, true, 'a re-plan with the same structure re-solves the kept model warm');
     const since = Date.now();
     const measured = await waitFor(() => measuredSlope(since, POWER_W), 'SoC readings while discharging');
-    const planned = plannedSlope(plan);
+    const planned = plannedSocSlope(plan);
     assert.ok(planned < 0);
     assert.ok(
       Math.abs(measured - planned) <= ONE_WAY_LOSS * -planned,
@@ -252,7 +162,7 @@ dispatch:
 
     // The next plan holds the battery at the utility's power over the window and plans the rest around it.
     const plan = await waitFor(async () => {
-      const latest = await latestPlan();
+      const latest = await latestPlan(gateway);
       return latest.createdAt >= start && planOf(latest, 'bat-1')?.overrides.some((o) => o.ref === event.id)
         ? latest
         : undefined;

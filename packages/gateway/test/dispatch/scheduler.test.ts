@@ -11,7 +11,6 @@ import { afterEach, describe, test } from 'node:test';
 import type { DispatchWorker } from '@gridseam/dispatch';
 import { GridseamError } from '@gridseam/model';
 import { pino } from 'pino';
-import { openBus } from '../../src/bus/index.ts';
 import type { Bus } from '../../src/bus/types.ts';
 import type { DispatchSection } from '../../src/config/dispatch.ts';
 import { ControlEngine } from '../../src/control/engine.ts';
@@ -22,9 +21,8 @@ import {
   dispatchSettings,
   openPriceSource,
 } from '../../src/dispatch/index.ts';
-import { FleetRegistry } from '../../src/registry/index.ts';
-import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
+import { openBatteryFleet } from './support.ts';
 
 interface Setup {
   store: Store;
@@ -41,27 +39,8 @@ afterEach(async () => {
 });
 
 async function setup(section: Partial<DispatchSection> = {}, worker?: Pick<DispatchWorker, 'plan' | 'close'>) {
-  const store = await openStore({ kind: 'sqlite', path: ':memory:' });
-  await store.migrate();
-  const bus = await openBus({ kind: 'memory' });
-  const registry = new FleetRegistry({ store, bus });
-  await registry.createSite({ id: 'site-1', name: 'one' }, 'test');
-  await registry.createDevice(
-    {
-      id: 'bat-1',
-      siteId: 'site-1',
-      class: 'battery',
-      adapter: { kind: 'simulator', address: 'bat-1' },
-      capabilities: {
-        controls: ['fixedW'],
-        storage: { capacityWh: 10_000, maxChargeW: 5000, maxDischargeW: 5000, socMinPct: 10, socMaxPct: 90 },
-      },
-      enabled: true,
-    },
-    'test',
-  );
   const now = Date.now();
-  await store.telemetry.write([{ deviceId: 'bat-1', ts: now, measurand: 'stateOfCharge', value: 50, unit: '%' }]);
+  const { store, bus, registry } = await openBatteryFleet(now);
   const engine = new ControlEngine({ store, bus, autoTick: false });
   const logs: string[] = [];
   const logger = pino(

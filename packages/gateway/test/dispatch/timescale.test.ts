@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { DispatchWorker, type PlanRequest } from '@gridseam/dispatch';
 import { GridseamError } from '@gridseam/model';
-import { openBus } from '../../src/bus/index.ts';
 import { ControlEngine } from '../../src/control/engine.ts';
 import {
   DispatchPlanStore,
@@ -26,8 +25,7 @@ import {
   realIntervalMs,
   simulatedPricePoints,
 } from '../../src/dispatch/index.ts';
-import { FleetRegistry } from '../../src/registry/index.ts';
-import { openStore } from '../../src/store/index.ts';
+import { openBatteryFleet } from './support.ts';
 
 const NOW = Date.UTC(2026, 2, 1, 9, 0, 0, 123);
 /** 16:00 on a simulated day. */
@@ -142,31 +140,10 @@ describe('dispatch time scale: the scheduler at x144', () => {
   });
 
   test('the optimiser plans simulated 15-min intervals; the plan, its prices and its events are real time', async () => {
-    const store = await openStore({ kind: 'sqlite', path: ':memory:' });
-    closers.push(() => store.close());
-    await store.migrate();
-    const bus = await openBus({ kind: 'memory' });
-    closers.push(() => bus.close());
-    const registry = new FleetRegistry({ store, bus });
-    await registry.createSite({ id: 'site-1', name: 'one' }, 'test');
-    await registry.createDevice(
-      {
-        id: 'bat-1',
-        siteId: 'site-1',
-        class: 'battery',
-        adapter: { kind: 'simulator', address: 'bat-1' },
-        capabilities: {
-          controls: ['fixedW'],
-          storage: { capacityWh: 10_000, maxChargeW: 5000, maxDischargeW: 5000, socMinPct: 10, socMaxPct: 90 },
-        },
-        enabled: true,
-      },
-      'test',
-    );
     const realStart = Date.now();
-    await store.telemetry.write([
-      { deviceId: 'bat-1', ts: realStart, measurand: 'stateOfCharge', value: 50, unit: '%' },
-    ]);
+    const { store, bus, registry } = await openBatteryFleet(realStart);
+    closers.push(() => store.close());
+    closers.push(() => bus.close());
     const engine = new ControlEngine({ store, bus, autoTick: false });
     closers.push(() => engine.close());
 

@@ -225,9 +225,11 @@ export interface GatewayYamlOptions {
   /** SunSpec devices: id, port, unit (site-1, 200 ms polls). */
   devices: ReadonlyArray<{ id: string; port: number; unit: number }>;
   logLevel?: 'silent' | 'info';
+  /** The 2030.5 client's request timeout (3000 ms). */
+  utilityTimeoutMs?: number;
 }
 
-/** A gateway config: SQLite file `gateway.sqlite` next to the config, site-1, the devices, the 2030.5 client. */
+/** A gateway config: SQLite file `gateway.sqlite` next to the config, site-1, the devices (if any), the 2030.5 client. */
 export function gatewayYaml(options: GatewayYamlOptions): string {
   const devices = options.devices
     .map(
@@ -235,6 +237,8 @@ export function gatewayYaml(options: GatewayYamlOptions): string {
         `    - { id: ${d.id}, siteId: site-1, host: 127.0.0.1, port: ${d.port}, unit: ${d.unit}, pollIntervalMs: 200 }`,
     )
     .join('\n');
+  // No devices, no sunspec section (a gateway with only the 2030.5 client).
+  const sunspec = devices === '' ? '' : `sunspec:\n  timeoutMs: 2000\n  devices:\n${devices}\n`;
   const utility =
     options.sepPort === undefined
       ? ''
@@ -254,7 +258,7 @@ utility:
     retrySeconds: 1
     postRateSeconds: 1
     reportIntervalSeconds: 1
-    timeoutMs: 3000
+    timeoutMs: ${options.utilityTimeoutMs ?? 3000}
 `;
   return `
 store: { kind: sqlite, path: gateway.sqlite }
@@ -268,11 +272,7 @@ telemetry: { flushIntervalMs: 20, batchSize: 100 }
 log: { level: ${options.logLevel ?? 'silent'} }
 fleet:
   sites: [{ id: site-1, name: Site one }]
-sunspec:
-  timeoutMs: 2000
-  devices:
-${devices}
-${utility}`;
+${sunspec}${utility}`;
 }
 
 /** GET on a gateway's operator API with the viewer token; the JSON body, or an error with the status. */
