@@ -13,12 +13,13 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { Oadr2b, OadrMessage } from '@gridseam/openadr';
-import { SunSpecSimulator } from '@gridseam/sunspec';
+import type { SunSpecSimulator } from '@gridseam/sunspec';
 import { type Gateway, startGateway } from '../../src/app.ts';
 import { type GatewayConfig, parseConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
-import { noonToday, readPoints, waitFor } from '../seams/support.ts';
+import { readPoints, waitFor } from '../seams/support.ts';
+import { oneSiteGatewayYaml, startSiteSimulator } from './support.ts';
 
 /** The parts of the openadr package's test VTN used here (loaded at run time: it lives in that package's tests). */
 interface TestVen {
@@ -83,30 +84,11 @@ describe('OpenADR 2.0b seam: test VTN -> gateway -> SunSpec devices, reports bac
     const xsd = (await import(pathToFileURL(join(SUPPORT, 'xsd.ts')).href)) as XsdModule;
     const validate = await xsd.xsdValidator();
     vtn = await support.startTestVtn({ reportSeconds: 1, ...(validate ? { validate } : {}) });
-    simulator = new SunSpecSimulator({
-      port: 0,
-      profile: 'pv-inverter,battery,meter',
-      count: 3,
-      startTime: noonToday(),
-    });
-    ({ port: modbusPort } = await simulator.start());
+    ({ simulator, port: modbusPort } = await startSiteSimulator());
     config = parseConfig(
-      `
-store: { kind: sqlite, path: gateway.sqlite }
-bus: { kind: memory }
-api: { port: 0 }
-telemetry: { flushIntervalMs: 20, batchSize: 100 }
-log: { level: silent }
-fleet:
-  sites: [{ id: site-1, name: Site one }]
-sunspec:
-  timeoutMs: 2000
-  devices:
-    - { id: pv-1, siteId: site-1, host: 127.0.0.1, port: ${modbusPort}, unit: 1, pollIntervalMs: 200 }
-    - { id: bat-1, siteId: site-1, host: 127.0.0.1, port: ${modbusPort}, unit: 2, pollIntervalMs: 200 }
-    - { id: meter-1, siteId: site-1, host: 127.0.0.1, port: ${modbusPort}, unit: 3, pollIntervalMs: 200 }
-utility:
-  openadr2b:
+      oneSiteGatewayYaml(
+        modbusPort,
+        `  openadr2b:
     vtnUrl: ${vtn.url}
     venName: gateway-1
     pollSeconds: 0.3
@@ -119,6 +101,7 @@ utility:
           '2': [{ kind: exportLimit, value: 200 }]
     reports: { minPeriodSeconds: 1, maxPeriodSeconds: 60 }
 `,
+      ),
       join(temp.dir(), 'gateway.yaml'),
     );
     gateway = await start();

@@ -11,16 +11,15 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createVtn, MemoryVtnStore, type Oadr3Version, openapiValidator, type Vtn } from '@gridseam/openadr';
-import { SunSpecSimulator } from '@gridseam/sunspec';
+import { type Oadr3Version, openapiValidator, type Vtn } from '@gridseam/openadr';
+import type { SunSpecSimulator } from '@gridseam/sunspec';
 import { type Gateway, startGateway } from '../../src/app.ts';
 import { type GatewayConfig, parseConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
-import { noonToday, readPoints, waitFor } from '../seams/support.ts';
+import { readPoints, waitFor } from '../seams/support.ts';
+import { BL, oneSiteGatewayYaml, startOadr3Vtn, startSiteSimulator, VEN } from './support.ts';
 
-const BL = { clientId: 'bl-1', secret: 'bl-secret' };
-const VEN = { clientId: 'gateway-ven', secret: 'gateway-ven-secret', venName: 'gateway-1' };
 const CONTROL_MODELS = [123, 124, 704];
 
 async function blToken(url: string): Promise<string> {
@@ -73,42 +72,12 @@ for (const version of VERSIONS)
       });
 
     before(async () => {
-      vtn = await createVtn({
-        version,
-        store: new MemoryVtnStore(),
-        auth: {
-          issuer: { kind: 'internal', key: { alg: 'HS256', secret: 'gateway-seam-test-secret-of-32-bytes-or-more' } },
-          clients: [
-            { clientId: BL.clientId, secret: BL.secret, role: 'bl' },
-            { clientId: VEN.clientId, secret: VEN.secret, role: 'ven', venName: VEN.venName },
-          ],
-        },
-      });
-      ({ url } = await vtn.listen({ host: '127.0.0.1', port: 0 }));
-      simulator = new SunSpecSimulator({
-        port: 0,
-        profile: 'pv-inverter,battery,meter',
-        count: 3,
-        startTime: noonToday(),
-      });
-      ({ port: modbusPort } = await simulator.start());
+      ({ vtn, url } = await startOadr3Vtn(version, 'gateway-seam-test-secret-of-32-bytes-or-more'));
+      ({ simulator, port: modbusPort } = await startSiteSimulator());
       config = parseConfig(
-        `
-store: { kind: sqlite, path: gateway.sqlite }
-bus: { kind: memory }
-api: { port: 0 }
-telemetry: { flushIntervalMs: 20, batchSize: 100 }
-log: { level: silent }
-fleet:
-  sites: [{ id: site-1, name: Site one }]
-sunspec:
-  timeoutMs: 2000
-  devices:
-    - { id: pv-1, siteId: site-1, host: 127.0.0.1, port: ${modbusPort}, unit: 1, pollIntervalMs: 200 }
-    - { id: bat-1, siteId: site-1, host: 127.0.0.1, port: ${modbusPort}, unit: 2, pollIntervalMs: 200 }
-    - { id: meter-1, siteId: site-1, host: 127.0.0.1, port: ${modbusPort}, unit: 3, pollIntervalMs: 200 }
-utility:
-  openadr3:
+        oneSiteGatewayYaml(
+          modbusPort,
+          `  openadr3:
     vtnUrl: ${url}
     version: '${version}'
     clientId: ${VEN.clientId}
@@ -120,6 +89,7 @@ utility:
     reportIntervalSeconds: 1
     sampleSeconds: 0.2
 `,
+        ),
         join(temp.dir(), 'gateway.yaml'),
       );
       gateway = await start();

@@ -12,19 +12,18 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { createVtn, MemoryVtnStore, type Oadr2b, type Vtn } from '@gridseam/openadr';
-import { SunSpecSimulator } from '@gridseam/sunspec';
+import type { Oadr2b, Vtn } from '@gridseam/openadr';
+import type { SunSpecSimulator } from '@gridseam/sunspec';
 import { type Gateway, startGateway } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
-import { noonToday, waitFor } from '../seams/support.ts';
+import { waitFor } from '../seams/support.ts';
+import { BL, oneSiteGatewayYaml, startOadr3Vtn, startSiteSimulator, VEN } from './support.ts';
 
 const VIEWER = 'visibility-viewer-token';
 const ADMIN = 'visibility-admin-token';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const BL = { clientId: 'bl-1', secret: 'bl-secret' };
-const VEN = { clientId: 'gateway-ven', secret: 'gateway-ven-secret', venName: 'gateway-1' };
 
 interface Row {
   seq: number;
@@ -55,28 +54,15 @@ async function api<T>(address: string, path: string, token = VIEWER): Promise<{ 
   return { status: response.status, body: (await response.json()) as T };
 }
 
+/** The one-site gateway with a viewer and an admin token. */
 function gatewayYaml(modbusPort: number, utility: string): string {
-  return `
-store: { kind: sqlite, path: gateway.sqlite }
-bus: { kind: memory }
-api:
+  const api = `api:
   host: 127.0.0.1
   port: 0
   tokens:
     - { name: viewer, role: viewer, tokenSha256: ${sha256(VIEWER)} }
-    - { name: admin, role: admin, tokenSha256: ${sha256(ADMIN)} }
-telemetry: { flushIntervalMs: 20, batchSize: 100 }
-log: { level: silent }
-fleet:
-  sites: [{ id: site-1, name: Site one }]
-sunspec:
-  timeoutMs: 2000
-  devices:
-    - { id: pv-1, siteId: site-1, host: 127.0.0.1, port: ${modbusPort}, unit: 1, pollIntervalMs: 200 }
-    - { id: bat-1, siteId: site-1, host: 127.0.0.1, port: ${modbusPort}, unit: 2, pollIntervalMs: 200 }
-    - { id: meter-1, siteId: site-1, host: 127.0.0.1, port: ${modbusPort}, unit: 3, pollIntervalMs: 200 }
-utility:
-${utility}`;
+    - { name: admin, role: admin, tokenSha256: ${sha256(ADMIN)} }`;
+  return oneSiteGatewayYaml(modbusPort, utility, api);
 }
 
 /** The decisions of an event until one won with device setpoints planned. */
@@ -125,25 +111,9 @@ describe('OpenADR 3.1.0 event on the operator API: decisions and reports', () =>
   let gateway: Gateway;
 
   before(async () => {
-    vtn = await createVtn({
-      version: '3.1.0',
-      store: new MemoryVtnStore(),
-      auth: {
-        issuer: { kind: 'internal', key: { alg: 'HS256', secret: 'visibility-test-secret-of-32-bytes-or-more' } },
-        clients: [
-          { clientId: BL.clientId, secret: BL.secret, role: 'bl' },
-          { clientId: VEN.clientId, secret: VEN.secret, role: 'ven', venName: VEN.venName },
-        ],
-      },
-    });
-    ({ url } = await vtn.listen({ host: '127.0.0.1', port: 0 }));
-    simulator = new SunSpecSimulator({
-      port: 0,
-      profile: 'pv-inverter,battery,meter',
-      count: 3,
-      startTime: noonToday(),
-    });
-    const { port } = await simulator.start();
+    ({ vtn, url } = await startOadr3Vtn('3.1.0', 'visibility-test-secret-of-32-bytes-or-more'));
+    let port: number;
+    ({ simulator, port } = await startSiteSimulator());
     const config = parseConfig(
       gatewayYaml(
         port,
@@ -301,13 +271,8 @@ describe('OpenADR 2.0b event on the operator API: decisions and the VEN reports 
   before(async () => {
     support = (await import(pathToFileURL(join(SUPPORT, 'test-vtn.ts')).href)) as TestVtnModule;
     vtn = await support.startTestVtn({ reportSeconds: 1 });
-    simulator = new SunSpecSimulator({
-      port: 0,
-      profile: 'pv-inverter,battery,meter',
-      count: 3,
-      startTime: noonToday(),
-    });
-    const { port } = await simulator.start();
+    const { simulator: started, port } = await startSiteSimulator();
+    simulator = started;
     const config = parseConfig(
       gatewayYaml(
         port,
