@@ -59,6 +59,16 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'The request is well formed but no plan can meet its constraints; the details say which constraint binds.',
   },
+  GW_ERR_BASELINE_REFUSED: {
+    status: 422,
+    retryable: false,
+    summary: 'A baseline cannot be computed under its rules (too few eligible days, no data for the event hours).',
+  },
+  GW_ERR_DOUBLE_ATTRIBUTION: {
+    status: 409,
+    retryable: false,
+    summary: 'The same energy or capacity would be attributed to two programs; the details list every conflict.',
+  },
   GW_ERR_INTERNAL: { status: 500, retryable: false, summary: 'An unexpected failure; the log has details.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; summary: string }>;
 
