@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { parsePriceCsv } from '@gridseam/dispatch';
-import { main } from '../../src/cli/main.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
-import { repoRoot, runCli } from './helpers.ts';
+import { repoRoot, runCli, runCliInProcess } from './helpers.ts';
 
 const dataDir = resolve(repoRoot, '../shared/data/prices');
 const hourlyFixture = join(dataDir, 'fixture_hourly_da_reg_2days_caiso2020.csv');
@@ -32,7 +30,7 @@ const battery = ['--power-kw', '1000', '--energy-kwh', '2000'];
 const TOLERANCE = 1e-3; // the JSON rounds to 6 decimals; sums over 48 intervals stay well inside this
 
 async function plan(args: readonly string[]): Promise<PlanJson> {
-  const result = await runCli(['dispatch', 'plan', ...args, '--json'], { cwd: temp.dir() });
+  const result = await runCliInProcess(['dispatch', 'plan', ...args, '--json'], { cwd: temp.dir() });
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stderr, '');
   return JSON.parse(result.stdout) as PlanJson;
@@ -270,30 +268,6 @@ describe('gridseam dispatch plan: errors', () => {
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
   }
 
-  /** The same `main` the binary runs, in this process: many usage cases without a spawn each. */
-  async function runInProcess(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const sink = (append: (text: string) => void) =>
-      new Writable({
-        write(chunk, _encoding, done) {
-          append(String(chunk));
-          done();
-        },
-      });
-    const code = await main(['node', 'gridseam', 'dispatch', 'plan', ...args], {
-      stdout: sink((text) => {
-        stdout += text;
-      }),
-      stderr: sink((text) => {
-        stderr += text;
-      }),
-      env: {},
-      cwd: temp.dir(),
-    });
-    return { code, stdout, stderr };
-  }
-
   test('the binary: a missing option and a bad value in the price file exit 2 with one error line', async () => {
     const prices = await temp.file('bad.csv', 'time,price\n2024-01-01T00:00Z,10\n2024-01-01T01:00Z,NaN\n');
     assertOneErrorLine(
@@ -336,7 +310,8 @@ describe('gridseam dispatch plan: errors', () => {
         /cannot read .*absent\.csv: ENOENT \[GW_ERR_VALIDATION\]/,
       ],
     ];
-    for (const [args, message] of cases) assertOneErrorLine(await runInProcess(args), message);
+    for (const [args, message] of cases)
+      assertOneErrorLine(await runCliInProcess(['dispatch', 'plan', ...args], { cwd: temp.dir() }), message);
   });
 });
 
@@ -367,7 +342,7 @@ describe('gridseam dispatch rainflow', () => {
     close(json.lifeConsumed, 2.3, 'sum of count x depth', 1e-12);
     assert.deepEqual(json.stress, { k: 1, b: 1 });
 
-    const defaults = await runCli(['dispatch', 'rainflow', '--soc', file, '--json'], { cwd: temp.dir() });
+    const defaults = await runCliInProcess(['dispatch', 'rainflow', '--soc', file, '--json'], { cwd: temp.dir() });
     const life = (JSON.parse(defaults.stdout) as { lifeConsumed: number }).lifeConsumed;
     // depth^2 / 6000: (0.5*0.09 + 1.5*0.16 + 0.5*0.36 + 1*0.64 + 0.5*0.81) / 6000 = 1.51 / 6000
     close(life, 1.51 / 6000, 'default stress', 1e-12);
@@ -375,17 +350,17 @@ describe('gridseam dispatch rainflow', () => {
 
   test('text mode prints the cycles and the life consumed; a bad trace exits 2', async () => {
     const file = await temp.file('trace.csv', '0.5\n1\n0.5\n');
-    const result = await runCli(['dispatch', 'rainflow', '--soc', file], { cwd: temp.dir() });
+    const result = await runCliInProcess(['dispatch', 'rainflow', '--soc', file], { cwd: temp.dir() });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /3 SoC values \(column "column 1"\)/);
     assert.match(result.stdout, /DEPTH\s+COUNT\s+FROM\s+TO\n0\.5000\s+0\.5\s+0\s+1\n0\.5000\s+0\.5\s+1\s+2/);
     assert.match(result.stdout, /cycles: 1 \(0 full, 2 half\)/);
     assert.match(result.stdout, /life consumed: 0\.0000416667 \(Phi\(depth\) = 0\.000166\d* \* depth\^2\)/);
     const bad = await temp.file('bad-trace.csv', 'soc\n0.5\n150\n');
-    const refused = await runCli(['dispatch', 'rainflow', '--soc', bad], { cwd: temp.dir() });
+    const refused = await runCliInProcess(['dispatch', 'rainflow', '--soc', bad], { cwd: temp.dir() });
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /^error: .*row 2 \(line 3\), column "soc": 150 is not a SoC fraction 0\.\.1/);
-    const missing = await runCli(['dispatch', 'rainflow'], { cwd: temp.dir() });
+    const missing = await runCliInProcess(['dispatch', 'rainflow'], { cwd: temp.dir() });
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^error: required option '--soc <file>' not specified/);
   });

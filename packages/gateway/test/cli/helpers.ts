@@ -1,6 +1,8 @@
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { main } from '../../src/cli/main.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '../../../..');
 export const binPath = resolve(repoRoot, 'packages/gateway/bin/gridseam.js');
@@ -29,6 +31,34 @@ export function runCli(args: readonly string[], options: { cwd: string; env?: No
       },
     );
   });
+}
+
+/**
+ * The same `main` the binary runs, in this process, with captured streams: for one-shot commands
+ * whose cases need no process of their own (a spawn costs about 2 s of tsx start-up in CI). Keep at
+ * least one `runCli` test per command so the binary itself stays covered.
+ */
+export async function runCliInProcess(args: readonly string[], options: { cwd: string }): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (text: string) => void) =>
+    new Writable({
+      write(chunk, _encoding, done) {
+        append(String(chunk));
+        done();
+      },
+    });
+  const code = await main(['node', 'gridseam', ...args], {
+    stdout: sink((text) => {
+      stdout += text;
+    }),
+    stderr: sink((text) => {
+      stderr += text;
+    }),
+    env: {},
+    cwd: options.cwd,
+  });
+  return { code, stdout, stderr };
 }
 
 /** The example config with its sqlite file moved to `sqlitePath`. */
