@@ -402,7 +402,15 @@ export interface AttributionConflict {
 export interface Ledger {
   entries: LedgerEntry[];
   /** Claims cut short because the meter did not measure enough (not a double attribution). */
-  curtailedClaims: Array<{ deviceId: string; start: number; programId: string; claimed: number; attributed: number }>;
+  curtailedClaims: Array<{
+    deviceId: string;
+    start: number;
+    programId: string;
+    /** kWh for energy, kW for capacity. */
+    kind?: 'energy' | 'capacity';
+    claimed: number;
+    attributed: number;
+  }>;
 }
 
 export interface SettlementLine {
