@@ -13,25 +13,10 @@ import type { PlanRequest, PriceSeries, StressFunction } from '@gridseam/dispatc
 import { GridseamError } from '@gridseam/model';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { CliIo } from './main.ts';
-import { formatTable } from './output.ts';
-
-function write(stream: NodeJS.WritableStream, text: string): void {
-  stream.write(text.endsWith('\n') ? text : `${text}\n`);
-}
+import { formatTable, numberIn, round6, write } from './output.ts';
 
 function usage(message: string): GridseamError {
   return new GridseamError('GW_ERR_VALIDATION', message);
-}
-
-function numberIn(name: string, min: number, max: number, options: { minOpen?: boolean } = {}) {
-  const range = `${options.minOpen ? '>' : '>='} ${min}${Number.isFinite(max) ? ` and <= ${max}` : ''}`;
-  return (value: string): number => {
-    const number = Number(value);
-    const tooLow = options.minOpen ? number <= min : number < min;
-    if (value.trim() === '' || !Number.isFinite(number) || tooLow || number > max)
-      throw new InvalidArgumentError(`${name} must be a number ${range}`);
-    return number;
-  };
 }
 
 function integerIn(name: string, min: number, max: number) {
@@ -167,11 +152,7 @@ function defaultStress(): StressFunction {
   return parseStress(DEFAULT_STRESS_TEXT);
 }
 
-/** Six decimals, and no negative zero. */
-export function round6(value: number): number {
-  const rounded = Math.round(value * 1e6) / 1e6;
-  return rounded === 0 ? 0 : rounded;
-}
+export { round6 } from './output.ts';
 
 export interface PlanJson {
   objective: number;

@@ -11,6 +11,7 @@ import { registerDispatchCommands } from './dispatch.ts';
 import { registerOpenAdrCommands } from './openadr.ts';
 import { formatTable, redactUrl } from './output.ts';
 import { registerPkiCommand } from './pki.ts';
+import { registerSettleCommands } from './settle.ts';
 import { closeGracefully } from './shutdown.ts';
 import { registerSimCommands } from './sim.ts';
 import { registerSunSpecCommands } from './sunspec.ts';
@@ -238,6 +239,7 @@ Exit codes: 0 success, 1 failure, 2 configuration or usage error.`,
   registerPkiCommand(program, io);
   registerOpenAdrCommands(program, io);
   registerDispatchCommands(program, io);
+  registerSettleCommands(program, io);
   registerDemoCommand(program, io);
 
   return program;
