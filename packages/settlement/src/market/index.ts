@@ -1,1 +1,49 @@
-export {};
+/** Aggregations (FERC 2222), offers and awards: docs/settlement.md "Aggregations (FERC 2222)", "Offers and awards". */
+export {
+  BLOCKING_PROBLEM_CODES,
+  blockingProblems,
+  capacityAt,
+  DEFAULT_AWARD_PRIMACY,
+  DEFAULT_RETAIL_PRECEDENCE,
+  DEFAULT_UTILITY_REVIEW_DAYS,
+  defaultMinimumSizeKw,
+  distributionFactorsAt,
+  FACTOR_SUM_TOLERANCE,
+  ISOS,
+  MARKET_TIME_ZONES,
+  membersAt,
+  minimumSizeKwOf,
+  programRulesFor,
+  REGISTRATION_MOVES,
+  REGISTRATION_STATES,
+  transitionRegistration,
+  utilityReviewDue,
+  validateAggregation,
+} from './aggregation.ts';
+export {
+  AWARD_LIMITS,
+  type AwardsToEventsOptions,
+  awardKey,
+  awardsToEvents,
+  MARKET_PRODUCTS,
+  MAX_AWARDS,
+  MAX_AWARDS_BYTES,
+  type ParseAwardsOptions,
+  parseAwards,
+  parseIsoInstant,
+} from './awards.ts';
+export { AGGREGATION_LIMITS, decodeAggregation, MARKET_NAME_PATTERN } from './decode.ts';
+export {
+  buildCapacityOffers,
+  buildEnergyOffers,
+  CAPACITY_PRODUCT_OF,
+  type CapacityKey,
+  type CapacityOfferInput,
+  type CapacityOfferInterval,
+  curveQuantityAt,
+  type EnergyOfferInput,
+  type EnergyOfferInterval,
+  MARKET_RUNS,
+  MAX_OFFER_SEGMENTS,
+  marketInterval,
+} from './offers.ts';
