@@ -25,6 +25,7 @@ import { Dispatch } from './pages/dispatch.tsx';
 import { EventDetail } from './pages/event.tsx';
 import { Events } from './pages/events.tsx';
 import { Overview } from './pages/overview.tsx';
+import { Settlement } from './pages/settlement.tsx';
 import { Sites } from './pages/sites.tsx';
 import { href, type Route, useRoute } from './router.ts';
 import type { Session } from './types.ts';
@@ -36,6 +37,7 @@ function Page({ route }: { route: Route }) {
   if (section === 'events') return id === undefined ? <Events /> : <EventDetail key={id} id={id} />;
   if (section === 'sites') return <Sites route={route} />;
   if (section === 'dispatch') return <Dispatch />;
+  if (section === 'settlement') return <Settlement />;
   return (
     <div class="page">
       <h1>Not found</h1>
@@ -52,6 +54,7 @@ const NAV: Array<{ section: string | undefined; label: string }> = [
   { section: 'events', label: 'Events' },
   { section: 'sites', label: 'Sites & groups' },
   { section: 'dispatch', label: 'Dispatch' },
+  { section: 'settlement', label: 'Settlement' },
 ];
 
 function Shell({ session, token, onSignOut }: { session: Session; token: string; onSignOut: () => void }) {

@@ -409,3 +409,48 @@ export interface DevicePlan {
   executed: ExecutedInterval[];
   actual: { socPct: Array<{ ts: number; value: number }>; powerW: Array<{ ts: number; value: number }> };
 }
+
+/** One program's settled day (GET /api/settlement/summary; DailyProgramSummary of @gridseam/settlement). */
+export interface DailyProgramSummary {
+  date: string;
+  programId: string;
+  energyKwh: number;
+  capacityKwH: number;
+  revenueUsd: number;
+  penaltyUsd: number;
+  degradationUsd: number;
+}
+
+export type ReconciliationGapKind = 'unmetered' | 'unsettled' | 'quantity' | 'statement';
+
+/** One entry of GET /api/settlement/days: a settled local day (docs/reference/api.md, Settlement). */
+export interface SettlementDay {
+  date: string;
+  timeZone: string;
+  intervalMinutes: number;
+  from: number;
+  to: number;
+  settledUntil: number;
+  complete: boolean;
+  settledAt: number;
+  settledBy: string;
+  devices: number;
+  totals: {
+    attributedKwh: number;
+    meteredKwh: number;
+    throughputKwh: number;
+    revenueUsd: number;
+    /** Charging bought at interval prices (negative energy amounts), as a positive cost. */
+    energyCostUsd: number;
+    penaltyUsd: number;
+    degradationUsd: number;
+    netUsd: number;
+    lines: number;
+    entries: number;
+    claims: number;
+    curtailedClaims: number;
+    gaps: number;
+  };
+  programs: DailyProgramSummary[];
+  gapsByKind: Record<ReconciliationGapKind, number>;
+}

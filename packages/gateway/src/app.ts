@@ -14,11 +14,13 @@ import { parseUnits, type SunSpecSection, sunspecAddress } from './config/sunspe
 import { ControlEngine } from './control/engine.ts';
 import { type DispatchScheduler, type DispatchTimeScale, startDispatch } from './dispatch/index.ts';
 import { DEFAULT_POLL_CONCURRENCY, EdgeRuntime, type EdgeSource, systemClock } from './edge/index.ts';
+import { MarketService } from './market/service.ts';
 import { FleetRegistry } from './registry/index.ts';
 import { type Ieee2030_5Seam, startIeee2030_5Seam } from './seams/ieee2030-5.ts';
 import { type OcppSeam, prepareOcpp } from './seams/ocpp.ts';
 import { type Openadr2bSeam, startOpenadr2bSeam } from './seams/openadr2b.ts';
 import { type Openadr3Seam, startOpenadr3Seam } from './seams/openadr3.ts';
+import { SettlementService, type SettlementServiceOptions } from './settlement/index.ts';
 import { openStore } from './store/index.ts';
 import type { Store } from './store/types.ts';
 import { startRetention, TelemetryWriter } from './telemetry/index.ts';
@@ -50,6 +52,8 @@ export interface StartGatewayOptions {
   controlPeriodMs?: number;
   /** Dispatch plans on this simulated clock (the demo's accelerated fleet); docs/dispatch-engine.md "Simulated time". */
   dispatchTimeScale?: DispatchTimeScale;
+  /** Settlement's market time zone, interval, program rules and prices (default UTC, 15 min; docs/reference/api.md, Settlement). */
+  settlement?: Omit<SettlementServiceOptions, 'store' | 'plans' | 'now'>;
 }
 
 /** The registry's adapter kind for SunSpec Modbus TCP devices. */
@@ -142,6 +146,8 @@ export interface Gateway {
   openadr2b: Openadr2bSeam | undefined;
   /** The rolling-horizon battery dispatch, when the config has a `dispatch` section. */
   dispatch: DispatchScheduler | undefined;
+  /** Settles local days into the ledger (/api/settlement/*). */
+  settlement: SettlementService;
   /** Where the API listens, e.g. http://127.0.0.1:8080. */
   address: string;
   /**
@@ -352,8 +358,25 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       closers.push({ name: 'dispatch', close: () => dispatchStarted.scheduler.close() });
     }
 
+    const settlement = new SettlementService({
+      ...options.settlement,
+      store,
+      plans: dispatchStarted?.plans,
+      ...(options.now ? { now: options.now } : {}),
+    });
+    // Award events from the market interface go to the engine in this process (/api/market/awards).
+    const market = new MarketService({
+      store,
+      registry,
+      engine: control,
+      plans: dispatchStarted?.plans,
+      logger: logger.child({ component: 'market' }),
+      ...(options.now ? { now: options.now } : {}),
+    });
     const api = await buildApi({
       ...(dispatchStarted ? { dispatch: dispatchStarted.plans } : {}),
+      settlement,
+      market,
       store,
       bus,
       control,
@@ -384,6 +407,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       openadr3,
       openadr2b,
       dispatch,
+      settlement,
       address,
       close: () => {
         closed ??= closeAll().then(() => logger.info('gateway closed'));

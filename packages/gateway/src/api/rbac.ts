@@ -81,6 +81,22 @@ export const RBAC_RULES: Readonly<Record<string, Access>> = {
   'GET /api/dispatch/history': 'viewer',
   'GET /api/devices/:id/plan': 'viewer',
 
+  'POST /api/settlement/days/:date': 'operator',
+  'GET /api/settlement/days': 'viewer',
+  'GET /api/settlement/days/:date': 'viewer',
+  'GET /api/settlement/days/:date/lines.csv': 'viewer',
+  'GET /api/settlement/days/:date/ledger.csv': 'viewer',
+  'GET /api/settlement/days/:date/reconciliation.csv': 'viewer',
+  'GET /api/settlement/summary': 'viewer',
+
+  'GET /api/market/aggregations': 'viewer',
+  'GET /api/market/aggregations/:id': 'viewer',
+  'PUT /api/market/aggregations/:id': 'operator',
+  'POST /api/market/aggregations/:id/registration': 'operator',
+  'GET /api/market/aggregations/:id/offers': 'viewer',
+  'POST /api/market/awards': 'operator',
+  'GET /api/market/awards': 'viewer',
+
   'GET /api/enrolments': 'viewer',
   'GET /api/enrolments/:id': 'viewer',
   'POST /api/enrolments': 'operator',

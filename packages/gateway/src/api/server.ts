@@ -4,7 +4,9 @@ import { consoleAssetsDir } from '@gridseam/console';
 import { GridseamError } from '@gridseam/model';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { REDACTED_PATHS as GATEWAY_REDACTED_PATHS } from '../log.ts';
+import { MarketService } from '../market/service.ts';
 import { FleetRegistry } from '../registry/index.ts';
+import { SettlementService } from '../settlement/index.ts';
 import { bearerToken, TokenVerifier } from './auth.ts';
 import { errorAnswer, validatorCompiler } from './errors.ts';
 import { FleetSummarizer } from './fleet-summary.ts';
@@ -23,9 +25,11 @@ import { eventRoutes } from './routes/events.ts';
 import { fleetRoutes } from './routes/fleet.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { liveRoutes } from './routes/live.ts';
+import { marketRoutes } from './routes/market.ts';
 import { resourceRoutes } from './routes/resources.ts';
 import { sessionInfoRoutes } from './routes/session.ts';
 import { sessionRoutes } from './routes/sessions.ts';
+import { settlementRoutes } from './routes/settlement.ts';
 import { openApiRoute, systemRoutes } from './routes/system.ts';
 import type { ApiOptions } from './types.ts';
 
@@ -119,6 +123,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
         { name: 'telemetry' },
         { name: 'control' },
         { name: 'dispatch' },
+        { name: 'settlement' },
+        { name: 'market' },
         { name: 'fleet' },
         { name: 'live' },
         { name: 'console' },
@@ -188,6 +194,12 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   eventReportRoutes(typed, context);
   controlRoutes(typed, context, options.control);
   dispatchRoutes(typed, context, { store: options.store, plans: options.dispatch });
+  settlementRoutes(typed, {
+    settlement: options.settlement ?? new SettlementService({ store: options.store, plans: options.dispatch, now }),
+  });
+  marketRoutes(typed, {
+    market: options.market ?? new MarketService({ store: options.store, registry, plans: options.dispatch, now }),
+  });
   systemRoutes(typed, context, { store: options.store, bus: options.bus, startedAt });
   sessionInfoRoutes(typed);
   consoleRoutes(typed, options.consoleDir ?? consoleAssetsDir());

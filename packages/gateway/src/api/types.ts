@@ -3,6 +3,8 @@ import type { Registry } from 'prom-client';
 import type { Bus } from '../bus/types.ts';
 import type { ControlEngine } from '../control/engine.ts';
 import type { DispatchPlanReader } from '../dispatch/plan-store.ts';
+import type { MarketService } from '../market/service.ts';
+import type { SettlementService } from '../settlement/service.ts';
 import type { Store } from '../store/types.ts';
 import type { LiveLimits } from './live/hub.ts';
 import type { ChargerService } from './routes/chargers.ts';
@@ -35,6 +37,10 @@ export interface ApiOptions {
   control?: Pick<ControlEngine, 'decisions' | 'compliance' | 'overrides' | 'operatorOverride' | 'cancelOverride'>;
   /** The dispatch plans behind /api/dispatch/* and /api/devices/:id/plan (absent: GW_ERR_NOT_SUPPORTED). */
   dispatch?: DispatchPlanReader;
+  /** Settlement behind /api/settlement/* (default: a SettlementService in UTC over the store and `dispatch`). */
+  settlement?: SettlementService;
+  /** The market interface behind /api/market/* (default: a MarketService over the store and `dispatch`, award events written through the registry). */
+  market?: MarketService;
   /** The OCPP CSMS and its stations behind /api/devices/:id/charger/* (absent: those routes answer GW_ERR_NOT_SUPPORTED). */
   chargers?: ChargerService | undefined;
   /** The built console served at / and /assets/* (default: consoleAssetsDir() of @gridseam/console). */

@@ -1,0 +1,36 @@
+export {
+  awardsOf,
+  type ClaimSources,
+  eventStoppedAt,
+  type GatheredClaim,
+  type GatheredClaims,
+  gatherClaims,
+  meteredIntervals,
+  planCapacityChargeCode,
+  planCapacityProgramId,
+  type SettlementAward,
+  type SettlementGrid,
+  type StorageFacts,
+  storageFactsOf,
+} from './gather.ts';
+export {
+  checkLocalDate,
+  DEFAULT_SETTLEMENT_INTERVAL_MINUTES,
+  DEFAULT_SETTLEMENT_TOLERANCE_KWH,
+  meteringGaps,
+  planWearRates,
+  programRuleOf,
+  type SettlementCsv,
+  SettlementService,
+  type SettlementServiceOptions,
+  shortfallPenalties,
+} from './service.ts';
+export {
+  MARKET_AWARDS_NAMESPACE,
+  SETTLEMENT_DAYS_NAMESPACE,
+  SETTLEMENT_INDEX_NAMESPACE,
+  type SettlementDayDocument,
+  type SettlementDaySummary,
+  type SettlementPenalty,
+  type SettlementTotals,
+} from './types.ts';
