@@ -9,6 +9,7 @@ import { controlEngineOptions } from './config/control.ts';
 import { resolveApiTokens } from './config/index.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { seedFleet } from './config/seed.ts';
+import { settlementServiceOptions } from './config/settlement.ts';
 import { prepareStoreLocation } from './config/store-location.ts';
 import { parseUnits, type SunSpecSection, sunspecAddress } from './config/sunspec.ts';
 import { ControlEngine } from './control/engine.ts';
@@ -359,6 +360,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     }
 
     const settlement = new SettlementService({
+      ...settlementServiceOptions(config.settlement),
       ...options.settlement,
       store,
       plans: dispatchStarted?.plans,

@@ -10,6 +10,7 @@ import { type ConfigIssue, issuesFromAjv, keyPathOf } from './issues.ts';
 import { ocppIssues, resolveOcppPaths } from './ocpp.ts';
 import { openadr2bIssues, openadr3Issues, resolveOpenadr2bPaths, resolveOpenadr3Paths } from './openadr.ts';
 import { buildConfigSchema, FleetGroup, type GatewayConfig } from './schema.ts';
+import { knownTimeZone } from './settlement.ts';
 import { sunspecIssues } from './sunspec.ts';
 import { resolveUtilityPaths, utilityIssues } from './utility.ts';
 
@@ -198,6 +199,7 @@ function validate(config: unknown, file: string): void {
   issues.push(...openadr3Issues(config));
   issues.push(...openadr2bIssues(config));
   issues.push(...ocppIssues(config));
+  issues.push(...settlementIssues(config));
   if (issues.length > 0) throw configError(file, issues);
 }
 
@@ -277,6 +279,19 @@ function fleetIssues(fleet: Record<string, unknown>, root: unknown): ConfigIssue
 }
 
 /** Each token has exactly one way to its secret, and names are unique (the audit log records them). */
+function settlementIssues(config: unknown): ConfigIssue[] {
+  const timeZone = (config as { settlement?: { timeZone?: unknown } }).settlement?.timeZone;
+  if (typeof timeZone !== 'string' || knownTimeZone(timeZone)) return [];
+  const path = '/settlement/timeZone';
+  return [
+    {
+      path,
+      keyPath: keyPathOf(path, config),
+      message: `must be an IANA time zone this runtime knows (got ${JSON.stringify(timeZone)})`,
+    },
+  ];
+}
+
 function tokenIssues(config: unknown): ConfigIssue[] {
   const tokens = (config as { api?: { tokens?: unknown } }).api?.tokens;
   if (!Array.isArray(tokens)) return [];

@@ -3,6 +3,7 @@ import Type, { type Static, type TSchema } from 'typebox';
 import { ControlSection } from './control.ts';
 import { DispatchSection } from './dispatch.ts';
 import { OcppSection } from './ocpp.ts';
+import { SettlementSection } from './settlement.ts';
 import { SunSpecSection } from './sunspec.ts';
 import { UtilitySection } from './utility.ts';
 
@@ -151,6 +152,8 @@ export function buildConfigSchema<S extends TSchema, D extends TSchema, G extend
       control: Type.Optional(ControlSection),
       /** Rolling-horizon battery dispatch (see dispatch.ts); absent: none. */
       dispatch: Type.Optional(DispatchSection),
+      /** How local operating days are settled (see settlement.ts); absent: UTC days, 15-minute intervals. */
+      settlement: Type.Optional(SettlementSection),
     },
     { additionalProperties: false },
   );

@@ -20,8 +20,8 @@ import type {
 export const SETTLEMENT_DAYS_NAMESPACE = 'settlement-days';
 /** The small summary of each settled day, id = the date: what the day list reads without the full documents. */
 export const SETTLEMENT_INDEX_NAMESPACE = 'settlement-day-index';
-/** Where the market interface keeps imported awards (Helper C's MarketService); read for clearing prices. */
-export const MARKET_AWARDS_NAMESPACE = 'market-awards';
+/** Where the market interface keeps imported awards; settlement reads them for clearing prices. */
+export { MARKET_AWARDS_NAMESPACE } from '../market/stores.ts';
 
 /** A shortfall against an obligation (a fixedW or energy award the device did not deliver), priced. */
 export interface SettlementPenalty {
