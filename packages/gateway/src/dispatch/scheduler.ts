@@ -30,7 +30,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DispatchWorker, type Plan, type PlanRequest } from '@gridseam/dispatch';
-import { type Device, type Enrolment, GridseamError, type ProgramEvent, type Site } from '@gridseam/model';
+import { type Device, type Enrolment, GridseamError, type ProgramEvent, type Signal, type Site } from '@gridseam/model';
 import type { Logger } from 'pino';
 import type { Bus, BusMessage, DeviceStateMessage, Subscription } from '../bus/types.ts';
 import type { ControlEngine, EventOutcome } from '../control/engine.ts';
@@ -474,10 +474,15 @@ export class DispatchScheduler {
     // Real starts and whole-second durations, back to back (timescale.ts eventWindows).
     const windows = eventWindows(timeline, count);
     for (const battery of doc.batteries) {
-      const intervals = battery.intervals.slice(0, windows.length).map((interval, k) => ({
-        ...(windows[k] as { start: number; durationS: number }),
-        signals: [{ kind: 'fixedW' as const, value: Math.round(interval.netKw * 1000), unit: 'W' }],
-      }));
+      // The plan's energy price rides along (not a control type, so the engine ignores it):
+      // settlement prices the dispatched energy with it after later plans have replaced this one.
+      const intervals = battery.intervals.slice(0, windows.length).map((interval, k) => {
+        const price = doc.prices.energyUsdPerMwh[k];
+        const signals: Signal[] = [{ kind: 'fixedW', value: Math.round(interval.netKw * 1000), unit: 'W' }];
+        if (price !== undefined && Number.isFinite(price))
+          signals.push({ kind: 'price', value: price, unit: 'USD/MWh' });
+        return { ...(windows[k] as { start: number; durationS: number }), signals };
+      });
       if (intervals.length === 0) continue;
       let eventId = this.#eventIds.get(battery.deviceId);
       const existing = eventId === undefined ? undefined : await store.events.get(eventId);

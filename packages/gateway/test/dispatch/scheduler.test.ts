@@ -119,8 +119,10 @@ describe('DispatchScheduler', () => {
     // Cheap now: the plan charges, a negative fixedW (generator convention).
     const firstInterval = battery?.intervals[0];
     assert.ok(firstInterval && firstInterval.netKw < 0);
+    // The plan's price for the interval rides along for settlement (not a control type).
     assert.deepEqual(event?.intervals[0]?.signals, [
       { kind: 'fixedW', value: Math.round((firstInterval?.netKw ?? 0) * 1000), unit: 'W' },
+      { kind: 'price', value: second?.prices.energyUsdPerMwh[0], unit: 'USD/MWh' },
     ]);
     assert.equal(event?.intervals[0]?.start, second?.horizon.start);
     assert.equal((await store.programs.get('dispatch'))?.source, 'market');
