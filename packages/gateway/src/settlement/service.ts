@@ -180,9 +180,11 @@ export function shortfallPenalties(
 }
 
 /**
- * Intervals the meter did not cover: every settled interval of a storage device that has telemetry
- * that day or a claim, without a metered interval. Kind 'unmetered' (settlement needed a meter
- * there); settledKwh = the kWh programs claimed in it.
+ * Intervals the meter did not cover, kind 'unmetered': an interval a program claimed without a
+ * metered interval (settlement needed a meter there; settledKwh = the kWh claimed), and a silent
+ * interval between a device's first and last metered interval of the day (a telemetry outage).
+ * Before a device's first reading or after its last, an interval nobody claimed settles nothing
+ * and meters nothing, so it is no gap (a device added during the day, or one that left).
  */
 export function meteringGaps(
   grid: SettlementGrid,
@@ -196,11 +198,23 @@ export function meteringGaps(
     const key = `${claim.deviceId}|${claim.start}`;
     claimed.set(key, (claimed.get(key) ?? 0) + (claim.energyKwh ?? 0));
   }
+  const span = new Map<string, { first: number; last: number }>();
+  for (const m of metered) {
+    const known = span.get(m.deviceId);
+    if (known === undefined) span.set(m.deviceId, { first: m.start, last: m.start });
+    else {
+      known.first = Math.min(known.first, m.start);
+      known.last = Math.max(known.last, m.start);
+    }
+  }
   const gaps: ReconciliationGap[] = [];
   for (const deviceId of [...devices].sort())
     for (const start of grid.starts) {
       const key = `${deviceId}|${start}`;
       if (have.has(key)) continue;
+      const within = span.get(deviceId);
+      const silentInside = within !== undefined && start > within.first && start < within.last;
+      if (!claimed.has(key) && !silentInside) continue;
       const settledKwh = claimed.get(key) ?? 0;
       gaps.push({
         deviceId,

@@ -14,6 +14,7 @@ import {
   type GatheredClaim,
   gatherClaims,
   meteredIntervals,
+  meteringGaps,
   type StorageFacts,
   storageFactsOf,
 } from '../../src/settlement/index.ts';
@@ -331,5 +332,32 @@ describe('settlement gathering', () => {
         [T + HOUR, 'p1', 1, undefined],
       ],
     );
+  });
+});
+
+describe('metering gaps', () => {
+  test('a claimed interval without a meter and a silence inside the metered span are gaps; before the first reading is not', () => {
+    // Six 1-hour intervals; bat-1 metered in hours 2, 3 and 5 (silent in 4), nothing in 0 and 1; a claim in hour 0.
+    const H = 3_600_000;
+    const grid = { starts: [0, 1, 2, 3, 4, 5].map((h) => h * H), intervalMinutes: 60 };
+    const metered = [2, 3, 5].map((h) => ({
+      deviceId: 'bat-1',
+      start: h * H,
+      intervalMinutes: 60,
+      energyKwh: 1,
+      headroomKw: 5,
+    }));
+    const claims: GatheredClaim[] = [
+      { deviceId: 'bat-1', programId: 'dr', start: 0, intervalMinutes: 60, energyKwh: 2, obligationKwh: 2 },
+    ];
+    const gaps = meteringGaps(grid, metered, claims);
+    assert.deepEqual(
+      gaps.map((g) => [g.start / H, g.settledKwh]),
+      [
+        [0, 2], // claimed, unmetered
+        [4, 0], // silent between the readings of hours 3 and 5
+      ],
+    );
+    assert.ok(gaps.every((g) => g.kind === 'unmetered' && g.deviceId === 'bat-1'));
   });
 });
