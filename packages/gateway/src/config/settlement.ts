@@ -10,8 +10,10 @@ export const SettlementSection = Type.Object(
   {
     /** The market's IANA time zone; days are its local operating days (23, 24 or 25 hours). */
     timeZone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_+/-]+$' })),
-    /** Settlement interval, minutes (5, 15, 30 or 60: it must divide the hour). */
-    intervalMinutes: Type.Optional(Type.Union([Type.Literal(5), Type.Literal(15), Type.Literal(30), Type.Literal(60)])),
+    /** Settlement interval, minutes: 5, 15, 30 or 60 as markets settle; 1 for the demo's compressed day. */
+    intervalMinutes: Type.Optional(
+      Type.Union([Type.Literal(1), Type.Literal(5), Type.Literal(15), Type.Literal(30), Type.Literal(60)]),
+    ),
     /** Shortfall penalty per program id, USD per kWh not delivered against an obligation. */
     penaltyUsdPerKwh: Type.Optional(
       Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.Number({ minimum: 0, maximum: 100 })),

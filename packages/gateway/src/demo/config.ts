@@ -234,6 +234,9 @@ export function demoConfigObject(input: DemoGatewayConfigInput): Record<string, 
     },
     control: { periodSeconds: cadence.controlPeriodSeconds, marginSeconds: 30 },
     dispatch: demoDispatchSection(plan, input.speed),
+    // A demo day lasts minutes of real time: 1-minute intervals give settlement enough to attribute
+    // (a market settles 5 or 15 minutes; only whole intervals are settled).
+    settlement: { intervalMinutes: 1 },
   };
 }
 

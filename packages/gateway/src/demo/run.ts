@@ -17,8 +17,10 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import net from 'node:net';
+import { localDateOf } from '@gridseam/settlement';
 import { type Gateway, startGateway } from '../app.ts';
 import { createLogger, type Logger } from '../log.ts';
+import type { SettlementDaySummary } from '../settlement/index.ts';
 import { PvAvailability } from './availability.ts';
 import { formatTimeOfDay, HOUR_MS, ScenarioClock, simTimeOfDay, wholeSecondWindow } from './clock.ts';
 import { cadenceFor, type DemoCadence, demoGatewayConfig, OCPP_PATH } from './config.ts';
@@ -29,7 +31,7 @@ import { LiveTracker, plannedClasses } from './live.ts';
 import { ComplianceTally } from './measure.ts';
 import { type DemoProfile, planScenario, type ScenarioPlan } from './scenario.ts';
 import { StatusDisplay } from './status.ts';
-import { type DemoSummary, gatherSummary } from './summary.ts';
+import { type DemoSettlement, type DemoSummary, demoSettlement, gatherSummary } from './summary.ts';
 import { VEN_SECRET_ENV } from './utilities.ts';
 import { WorldClient } from './world-client.ts';
 
@@ -550,6 +552,7 @@ async function playDay(parts: DayParts, stop: Promise<unknown>): Promise<PlayRes
   display.update(clock.dayFraction(), status());
   display.stop();
   const endedAt = Date.now();
+  const settlement = await settleRun(gateway, clock.realStartMs ?? endedAt, endedAt);
   const summary = await gatherSummary({
     profile: options.profile,
     seed: options.seed,
@@ -569,6 +572,23 @@ async function playDay(parts: DayParts, stop: Promise<unknown>): Promise<PlayRes
     arrivals: counter.arrivals,
     complete,
     endedAt,
+    settlement,
   });
   return { summary, complete };
+}
+
+/**
+ * Settles the real days the run touched (SettlementService: telemetry, the dispatch and utility
+ * events, the ledger); a failure is reported in the summary, not thrown, so the rest still prints.
+ */
+async function settleRun(gateway: Gateway, fromMs: number, toMs: number): Promise<DemoSettlement> {
+  const { timeZone } = gateway.settlement;
+  const dates = [...new Set([localDateOf(fromMs, timeZone), localDateOf(toMs, timeZone)])];
+  const settled: SettlementDaySummary[] = [];
+  try {
+    for (const date of dates) settled.push(await gateway.settlement.settleDay(date, 'demo'));
+  } catch (error) {
+    return demoSettlement(timeZone, settled, error instanceof Error ? error.message : String(error));
+  }
+  return demoSettlement(timeZone, settled);
 }

@@ -10,6 +10,7 @@ import type { ResponseRecord } from '@gridseam/ieee2030-5';
 import { type Command, type DeviceClass, eventEnd, eventStart, type ProgramEvent } from '@gridseam/model';
 import type { EdgeRuntime } from '../edge/index.ts';
 import { readSessions } from '../seams/ocpp-sessions.ts';
+import type { SettlementDaySummary } from '../settlement/index.ts';
 import type { Store } from '../store/types.ts';
 import type { PvAvailability } from './availability.ts';
 import { DEMO_DAY_START_MS, formatTimeOfDay, type ScenarioClock } from './clock.ts';
@@ -76,6 +77,88 @@ export interface DemoSummary {
   outage: { deviceId: string; from: string; to: string; seenOffline: boolean; seenOnlineAgain: boolean };
   evs: { arrivals: number; sessions: number; energyWh: number };
   process: { peakRssBytes: number; cpuUserSeconds: number; cpuSystemSeconds: number };
+  /** The run's real days settled through the ledger (SettlementService), summed. */
+  settlement: DemoSettlement;
+}
+
+export interface DemoSettlement {
+  timeZone: string;
+  days: string[];
+  meteredKwh: number;
+  attributedKwh: number;
+  revenueUsd: number;
+  energyCostUsd: number;
+  penaltyUsd: number;
+  degradationUsd: number;
+  netUsd: number;
+  lines: number;
+  gaps: number;
+  /** Per program over the days: energy attributed (kWh, signed), revenue, wear. */
+  programs: Array<{ programId: string; energyKwh: number; revenueUsd: number; degradationUsd: number }>;
+  /** Why a day could not be settled, when one could not. */
+  error?: string;
+}
+
+/** Sums settled days for the summary (money to the cent, energy to the Wh). */
+export function demoSettlement(
+  timeZone: string,
+  days: readonly SettlementDaySummary[],
+  error?: string,
+): DemoSettlement {
+  const round = (x: number, digits: number) => Number(x.toFixed(digits));
+  const sum = (pick: (t: SettlementDaySummary['totals']) => number) => days.reduce((acc, d) => acc + pick(d.totals), 0);
+  const programs = new Map<string, { energyKwh: number; revenueUsd: number; degradationUsd: number }>();
+  for (const day of days)
+    for (const p of day.programs) {
+      const entry = programs.get(p.programId) ?? { energyKwh: 0, revenueUsd: 0, degradationUsd: 0 };
+      entry.energyKwh += p.energyKwh;
+      entry.revenueUsd += p.revenueUsd;
+      entry.degradationUsd += p.degradationUsd;
+      programs.set(p.programId, entry);
+    }
+  return {
+    timeZone,
+    days: days.map((d) => d.date),
+    meteredKwh: round(
+      sum((t) => t.meteredKwh),
+      3,
+    ),
+    attributedKwh: round(
+      sum((t) => t.attributedKwh),
+      3,
+    ),
+    revenueUsd: round(
+      sum((t) => t.revenueUsd),
+      2,
+    ),
+    energyCostUsd: round(
+      sum((t) => t.energyCostUsd),
+      2,
+    ),
+    penaltyUsd: round(
+      sum((t) => t.penaltyUsd),
+      2,
+    ),
+    degradationUsd: round(
+      sum((t) => t.degradationUsd),
+      2,
+    ),
+    netUsd: round(
+      sum((t) => t.netUsd),
+      2,
+    ),
+    lines: sum((t) => t.lines),
+    gaps: sum((t) => t.gaps),
+    programs: [...programs]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([programId, p]) => ({
+        programId,
+        energyKwh: round(p.energyKwh, 3),
+        revenueUsd: round(p.revenueUsd, 2),
+        degradationUsd: round(p.degradationUsd, 2),
+      })),
+    ...(error !== undefined ? { error } : {}),
+  };
 }
 
 export interface SummaryInputs {
@@ -99,6 +182,7 @@ export interface SummaryInputs {
   complete: boolean;
   /** Real epoch ms the run ended. */
   endedAt: number;
+  settlement: DemoSettlement;
 }
 
 const PAGE = 1000;
@@ -344,10 +428,20 @@ export async function gatherSummary(inputs: SummaryInputs): Promise<DemoSummary>
       cpuUserSeconds: round(usage.userCPUTime / 1e6, 2),
       cpuSystemSeconds: round(usage.systemCPUTime / 1e6, 2),
     },
+    settlement: inputs.settlement,
   };
 }
 
 // ------------------------------------------------------------------ text
+
+function settlementLine(settled: DemoSettlement): string {
+  const head = `  settlement        ${settled.days.join(', ') || 'no day'} (${settled.timeZone})`;
+  if (settled.error !== undefined) return `${head}: not settled (${settled.error})`;
+  const programs = settled.programs
+    .map((p) => `${p.programId} ${p.energyKwh.toFixed(3)} kWh $${p.revenueUsd.toFixed(2)}`)
+    .join(', ');
+  return `${head}: ${settled.meteredKwh.toFixed(3)} kWh metered, ${settled.attributedKwh.toFixed(3)} kWh to programs (${programs || 'none'}); revenue $${settled.revenueUsd.toFixed(2)}, energy bought $${settled.energyCostUsd.toFixed(2)}, wear $${settled.degradationUsd.toFixed(2)}, net $${settled.netUsd.toFixed(2)}; ${settled.lines} lines, ${settled.gaps} reconciliation gaps`;
+}
 
 const SOURCE_NAMES: Record<string, string> = { 'ieee2030.5': 'IEEE 2030.5', openadr3: 'OpenADR 3' };
 const RESPONSE_NAMES: Record<string, string> = {
@@ -423,6 +517,7 @@ export function formatSummaryText(s: DemoSummary): string {
     ...s.perEvent.flatMap(eventLine),
     `  outage            ${s.outage.deviceId} off the network ${s.outage.from}-${s.outage.to}: gateway saw it offline ${s.outage.seenOffline ? 'yes' : 'no'}, back ${s.outage.seenOnlineAgain ? 'yes' : 'no'}`,
     `  EVs               ${s.evs.arrivals} arrived, ${s.evs.sessions} charging sessions, ${kwh(s.evs.energyWh)} delivered`,
+    settlementLine(s.settlement),
     `  process           peak RSS ${(s.process.peakRssBytes / 1024 / 1024).toFixed(0)} MiB, CPU ${(s.process.cpuUserSeconds + s.process.cpuSystemSeconds).toFixed(1)} s (user ${s.process.cpuUserSeconds}, system ${s.process.cpuSystemSeconds})`,
   ];
   return `${lines.join('\n')}\n`;

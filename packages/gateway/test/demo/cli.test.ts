@@ -63,6 +63,15 @@ describe('gridseam demo', () => {
     const oadr = summary.perEvent.find((e) => e.source === 'openadr3');
     assert.equal(oadr?.signal?.kind, 'importLimit');
     assert.equal(summary.devices.total, 5 * 3 + 3, 'three SunSpec devices a site and three chargers');
+    // The run's real day went through the ledger: settleDay refuses any double attribution
+    // (GW_ERR_DOUBLE_ATTRIBUTION would show as settlement.error); the batteries' metered energy
+    // is split between programs and 'unattributed' and written as lines.
+    assert.equal(summary.settlement.error, undefined, summary.settlement.error);
+    assert.ok(summary.settlement.days.length >= 1, JSON.stringify(summary.settlement));
+    assert.ok(summary.settlement.meteredKwh !== 0, JSON.stringify(summary.settlement));
+    assert.ok(summary.settlement.lines > 0, JSON.stringify(summary.settlement));
+    const programKwh = summary.settlement.programs.reduce((acc, p) => acc + Math.abs(p.energyKwh), 0);
+    assert.ok(programKwh > 0, JSON.stringify(summary.settlement.programs));
     // Progress and the console URL on stderr; stdout holds the JSON only.
     assert.match(result.stderr, /console: http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]+/);
     assert.match(result.stderr, /\[demo\]/);
