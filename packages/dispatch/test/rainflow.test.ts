@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { GridseamError } from '@gridseam/model';
+import { GridseamError, seededRandom } from '@gridseam/model';
 import { DEFAULT_STRESS, lifeConsumed, type RainflowCycle, rainflow, turningPoints } from '../src/rainflow.ts';
 
 /** Cycle counts by range: { range: total count }. */
@@ -17,18 +17,6 @@ function assertValidationError(run: () => unknown, message: RegExp): void {
     assert.match(error.message, message);
     return true;
   });
-}
-
-/** A small deterministic generator (mulberry32) for the property tests. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('turning points', () => {
@@ -109,7 +97,7 @@ describe('rainflow (ASTM E1049-85 §5.4.4)', () => {
   });
 
   test('property: every half range is counted once (sum of 2 x count = turning points - 1), the largest range is counted', () => {
-    const next = random(9);
+    const next = seededRandom(9);
     for (let trial = 0; trial < 200; trial++) {
       const length = 2 + Math.floor(next() * 60);
       const series = Array.from({ length }, () => Math.round(next() * 20) / 20);
@@ -150,7 +138,7 @@ describe('life consumed', () => {
   });
 
   test('a shift of the whole trace does not change the life consumed', () => {
-    const next = random(4);
+    const next = seededRandom(4);
     const series = Array.from({ length: 50 }, () => next());
     const shifted = series.map((v) => v + 3);
     assert.ok(Math.abs(lifeConsumed(rainflow(series)) - lifeConsumed(rainflow(shifted))) < 1e-12);

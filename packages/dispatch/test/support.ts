@@ -3,6 +3,8 @@
  * independent checker that re-derives every constraint of a plan from the request alone (its own
  * defaults and arithmetic, not the builder's) and lists what is violated.
  */
+
+import { seededRandom } from '@gridseam/model';
 import type { BatteryParams, CapacityProduct, Plan, PlanRequest, ProductOffer } from '../src/contract.ts';
 
 export const HOUR_MS = 3_600_000;
@@ -52,14 +54,7 @@ export const round = (values: number[], digits = 6) => values.map((v) => Number(
 
 /** mulberry32: small, seeded, good enough for test data. */
 export function seeded(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return {
     next,
     between: (lo: number, hi: number) => lo + (hi - lo) * next(),

@@ -12,6 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { seededRandom } from '@gridseam/model';
 import {
   type AggregateTarget,
   type AllocatableDevice,
@@ -38,20 +39,8 @@ if (!(Number.isInteger(deviceCount) && deviceCount > 0 && Number.isInteger(runs)
   process.exit(2);
 }
 
-/** mulberry32: a small seeded generator, so every run allocates the same fleet. */
-function generator(initial: number): () => number {
-  let state = initial >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function buildFleet(count: number): AllocatableDevice[] {
-  const random = generator(seed);
+  const random = seededRandom(seed);
   const range = (low: number, high: number) => low + (high - low) * random();
   const fleet: AllocatableDevice[] = new Array(count);
   for (let i = 0; i < count; i++) {

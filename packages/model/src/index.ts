@@ -10,6 +10,7 @@ export * from './device.ts';
 export * from './errors.ts';
 export * from './group.ts';
 export * from './program.ts';
+export * from './random.ts';
 export * from './reading.ts';
 export * from './schemas.ts';
 export * from './setpoint.ts';

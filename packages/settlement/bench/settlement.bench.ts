@@ -16,6 +16,7 @@
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { seededRandom } from '@gridseam/model';
 import {
   buildLedger,
   type Claim,
@@ -48,18 +49,6 @@ function argument(name: string, fallback: number): number {
   return value;
 }
 
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Normalised hourly shapes (peak 1): commercial weekday / weekend, residential weekday / weekend.
 const COMMERCIAL_WEEKDAY = [
   0.35, 0.34, 0.33, 0.33, 0.34, 0.38, 0.5, 0.68, 0.85, 0.95, 0.98, 1, 1, 0.99, 0.98, 0.97, 0.95, 0.88, 0.72, 0.58, 0.48,
@@ -87,7 +76,7 @@ interface Calendar {
 
 function calendar(): Calendar {
   const eventNumber = dayNumber(EVENT_DAY);
-  const rng = random(20260715);
+  const rng = seededRandom(20260715);
   const dates: string[] = [];
   const weekend: boolean[] = [];
   const weather: number[] = [];
@@ -134,7 +123,7 @@ class SiteChunk {
     const buffer = this.#buffer;
     const eventIndex = dates.length - 1;
     for (let s = 0; s < count; s++) {
-      const rng = random(0x5e771e + firstSite + s);
+      const rng = seededRandom(0x5e771e + firstSite + s);
       const commercial = rng() < 0.6;
       // kWh per hour at the shape's peak: commercial 50-550, residential 1-6.
       const scale = commercial ? 50 + 500 * rng() * rng() : 1 + 5 * rng();
@@ -234,7 +223,7 @@ const PROGRAMS: ProgramRule[] = [
 
 /** A fleet's day at 15 minutes: metered energy per device-interval and the programs' claims on it. */
 function stackedFleet(devices: number, intervals: number): { claims: Claim[]; metered: MeteredInterval[] } {
-  const rng = random(2222);
+  const rng = seededRandom(2222);
   const claims: Claim[] = [];
   const metered: MeteredInterval[] = [];
   const start0 = Date.UTC(2026, 6, 15, 7); // local midnight in California

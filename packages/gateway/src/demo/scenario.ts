@@ -14,6 +14,7 @@
  * Each utility publishes its event ahead of time (PUBLISH_LEAD_MS simulated, at least
  * MIN_LEAD_REAL_MS real), so clients that poll see it before it starts.
  */
+import { seededRandom } from '@gridseam/model';
 import type { EvSpec } from '@gridseam/ocpp';
 import { HOUR_MS, MINUTE_MS } from './clock.ts';
 import type { FleetPlan } from './fleet.ts';
@@ -52,18 +53,6 @@ export interface ScenarioPlan {
   outage: { deviceId: string; unit: number; startOffsetMs: number; endOffsetMs: number };
   /** One EV per charging station. */
   arrivals: Array<{ identity: string; atOffsetMs: number; ev: EvSpec }>;
-}
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same day. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The simulated lead of a publication at this speed: PUBLISH_LEAD_MS, or MIN_LEAD_REAL_MS of real time if longer. */

@@ -1,3 +1,5 @@
+import { seededRandom as mulberry32 } from '@gridseam/model';
+
 /**
  * A tiny seeded pseudo-random generator (mulberry32) for property tests: the same seed gives the
  * same sequence on every run, so a failing case is reproducible from the seed it prints.
@@ -16,14 +18,7 @@ export interface Random {
 }
 
 export function seededRandom(seed: number): Random {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const random: Random = {
     seed,
     next,

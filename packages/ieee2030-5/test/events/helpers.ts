@@ -46,17 +46,8 @@ export function offsets(entries: Record<string, Partial<RandomizationOffsets>>):
   );
 }
 
-/** Mulberry32: a small seeded generator in [0, 1), so randomised tests are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator in [0, 1) (mulberry32), so randomised tests are reproducible. */
+export { seededRandom } from '@gridseam/model';
 
 /** A "random" source that returns the given numbers in order (and fails loudly when exhausted). */
 export function scripted(values: readonly number[]): () => number {
