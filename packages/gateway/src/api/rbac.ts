@@ -88,6 +88,7 @@ export const RBAC_RULES: Readonly<Record<string, Access>> = {
   'GET /api/settlement/days/:date/ledger.csv': 'viewer',
   'GET /api/settlement/days/:date/reconciliation.csv': 'viewer',
   'GET /api/settlement/summary': 'viewer',
+  'GET /api/settlement/events/:id/report': 'viewer',
 
   'GET /api/market/aggregations': 'viewer',
   'GET /api/market/aggregations/:id': 'viewer',

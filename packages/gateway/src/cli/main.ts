@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../log.ts';
 import type { Store } from '../store/types.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerDispatchCommands } from './dispatch.ts';
+import { registerMarketCommands } from './market.ts';
 import { registerOpenAdrCommands } from './openadr.ts';
 import { formatTable, redactUrl } from './output.ts';
 import { registerPkiCommand } from './pki.ts';
@@ -240,6 +241,7 @@ Exit codes: 0 success, 1 failure, 2 configuration or usage error.`,
   registerOpenAdrCommands(program, io);
   registerDispatchCommands(program, io);
   registerSettleCommands(program, io);
+  registerMarketCommands(program, io);
   registerDemoCommand(program, io);
 
   return program;

@@ -1,4 +1,15 @@
 export {
+  BASELINE_METHODS,
+  buildEventReport,
+  type CheckedEventReportOptions,
+  checkEventReportOptions,
+  DEFAULT_EVENT_REPORT_METHOD,
+  type EventReportContext,
+  type EventReportExclusion,
+  type EventReportOptions,
+  type GatewayEventReport,
+} from './event-report.ts';
+export {
   awardsOf,
   type ClaimSources,
   eventStoppedAt,

@@ -38,6 +38,7 @@ import {
 import type { DispatchPlanReader } from '../dispatch/plan-store.ts';
 import type { DispatchPlanDocument } from '../dispatch/types.ts';
 import type { Page, Store } from '../store/types.ts';
+import { buildEventReport, type EventReportOptions, type GatewayEventReport } from './event-report.ts';
 import {
   awardsOf,
   type GatheredClaim,
@@ -347,6 +348,24 @@ export class SettlementService {
     if (kind === 'lines') return linesToCsv(doc.lines);
     if (kind === 'ledger') return ledgerToCsv(doc.ledger.entries);
     return reconciliationToCsv(doc.reconciliation);
+  }
+
+  /**
+   * One program event's M&V report per site, storage device and aggregation (event-report.ts):
+   * baselines from the site meters' telemetry in this service's time zone, device metering for
+   * the batteries. GW_ERR_NOT_FOUND for an unknown event; a refused baseline is a note.
+   */
+  eventReport(eventId: string, options: EventReportOptions = {}): Promise<GatewayEventReport> {
+    return buildEventReport(
+      {
+        store: this.#options.store,
+        timeZone: this.timeZone,
+        intervalMinutes: this.intervalMinutes,
+        penaltyUsdPerKwh: this.#options.penaltyUsdPerKwh,
+      },
+      eventId,
+      options,
+    );
   }
 
   async #settle(date: LocalDate, actor: string): Promise<SettlementDayDocument> {

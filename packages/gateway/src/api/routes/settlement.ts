@@ -1,6 +1,11 @@
 import Type from 'typebox';
-import { checkLocalDate, type SettlementCsv, type SettlementService } from '../../settlement/index.ts';
-import { errorResponses } from '../schemas.ts';
+import {
+  BASELINE_METHODS,
+  checkLocalDate,
+  type SettlementCsv,
+  type SettlementService,
+} from '../../settlement/index.ts';
+import { errorResponses, IdParams } from '../schemas.ts';
 import { type Api, principalOf } from './context.ts';
 
 /** An open record: the documents of src/settlement/types.ts. */
@@ -14,6 +19,30 @@ const DateRange = Type.Object(
   {
     from: Type.Optional({ ...LocalDateText, description: 'First day, inclusive (YYYY-MM-DD)' }),
     to: Type.Optional({ ...LocalDateText, description: 'Last day, inclusive (YYYY-MM-DD)' }),
+  },
+  { additionalProperties: false },
+);
+
+/** GET /api/settlement/events/:id/report (event-report.ts); the service checks the values again. */
+const EventReportQuery = Type.Object(
+  {
+    method: Type.Optional(Type.Enum([...BASELINE_METHODS], { description: 'Baseline method (default caiso-10in10)' })),
+    obligationKw: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1e9,
+        description: 'Obligation of every site, kW (over signals and enrolments)',
+      }),
+    ),
+    penaltyUsdPerKwh: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1e6, description: 'Penalty per kWh of shortfall, USD' }),
+    ),
+    holidays: Type.Optional(
+      Type.String({
+        pattern: '^\\d{4}-\\d{2}-\\d{2}(,\\d{4}-\\d{2}-\\d{2}){0,365}$',
+        description: 'Days counted as weekend days, YYYY-MM-DD separated by commas',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -38,7 +67,8 @@ const CSV_EXPORTS: ReadonlyArray<{ kind: SettlementCsv; operationId: string; sum
 
 /**
  * Settlement of local operating days (src/settlement/service.ts, docs/reference/api.md "Settlement"): settle a day
- * (operator), the settled days, one day in full, its CSV exports and per-program summaries.
+ * (operator), the settled days, one day in full, its CSV exports and per-program summaries; and one
+ * program event's M&V report (src/settlement/event-report.ts, docs/reference/api.md "Event M&V").
  */
 export function settlementRoutes(app: Api, options: { settlement: SettlementService }): void {
   const { settlement } = options;
@@ -108,6 +138,30 @@ export function settlementRoutes(app: Api, options: { settlement: SettlementServ
           .send(text);
       },
     );
+
+  app.get(
+    '/api/settlement/events/:id/report',
+    {
+      schema: {
+        tags: ['settlement'],
+        operationId: 'getEventReport',
+        summary:
+          'M&V of one program event per site, storage device and aggregation: baseline, delivered, performance ratio, shortfall, penalty, payment',
+        params: IdParams,
+        querystring: EventReportQuery,
+        response: { 200: Open, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { method, obligationKw, penaltyUsdPerKwh, holidays } = request.query;
+      return settlement.eventReport(request.params.id, {
+        ...(method === undefined ? {} : { method }),
+        ...(obligationKw === undefined ? {} : { obligationKw }),
+        ...(penaltyUsdPerKwh === undefined ? {} : { penaltyUsdPerKwh }),
+        ...(holidays === undefined ? {} : { holidays: holidays.split(',') }),
+      });
+    },
+  );
 
   app.get(
     '/api/settlement/summary',
