@@ -94,6 +94,13 @@ export interface EventReportOptions {
   penaltyUsdPerKwh?: number;
   /** Days counted as weekend days for the day-type match. */
   holidays?: LocalDate[];
+  /**
+   * What a site's baseline is made of (notes §3.5): 'net' (default) the meter's net import, with
+   * battery-dispatch days excluded as contaminated; 'gross' the meter plus its storage's output, i.e.
+   * the load without the batteries, so dispatch days stay eligible and the site's reduction is its
+   * load response alone (the storage is measured by its own meter in `devices`).
+   */
+  load?: 'net' | 'gross';
 }
 
 /** What the report needs of the settlement service. */
@@ -146,6 +153,7 @@ function isCalendarDate(value: unknown): value is LocalDate {
 export interface CheckedEventReportOptions {
   method: BaselineMethod;
   holidays: LocalDate[];
+  load: 'net' | 'gross';
   obligationKw?: number;
   penaltyUsdPerKwh?: number;
 }
@@ -161,6 +169,8 @@ export function checkEventReportOptions(options: EventReportOptions): CheckedEve
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max)
       issues.push({ path, message: `must be a finite number from 0 to ${max}` });
   };
+  const load = options.load ?? 'net';
+  if (load !== 'net' && load !== 'gross') issues.push({ path: '/load', message: "must be 'net' or 'gross'" });
   number(options.obligationKw, '/obligationKw', MAX_OBLIGATION_KW);
   number(options.penaltyUsdPerKwh, '/penaltyUsdPerKwh', MAX_PENALTY_USD_PER_KWH);
   const holidays = options.holidays ?? [];
@@ -173,6 +183,7 @@ export function checkEventReportOptions(options: EventReportOptions): CheckedEve
   if (issues.length > 0) throw validationError('event report options', issues);
   return {
     method,
+    load,
     holidays: [...holidays],
     ...(options.obligationKw === undefined ? {} : { obligationKw: options.obligationKw }),
     ...(options.penaltyUsdPerKwh === undefined ? {} : { penaltyUsdPerKwh: options.penaltyUsdPerKwh }),
@@ -249,6 +260,21 @@ async function intervalEnergy(store: Store, deviceId: string, grid: Grid, sign: 
   for (let i = 0; i < count; i++)
     if ((seen[i] as number) > 0) kwh[i] = (sign * ((sum[i] as number) / (seen[i] as number)) * hours) / 1000;
   return kwh;
+}
+
+/** The meter's net import plus each storage device's output per interval (NaN where either is missing). */
+async function grossLoad(
+  store: Store,
+  netImport: Float64Array,
+  storage: readonly { deviceId: string }[],
+  grid: Grid,
+): Promise<Float64Array> {
+  const gross = Float64Array.from(netImport);
+  for (const { deviceId } of storage) {
+    const output = await intervalEnergy(store, deviceId, grid, 1);
+    for (let i = 0; i < gross.length; i++) gross[i] = (gross[i] as number) + (output[i] as number);
+  }
+  return gross;
 }
 
 // ------------------------------------------------------------------------------------ signals
@@ -423,7 +449,7 @@ export async function buildEventReport(
   options: EventReportOptions = {},
 ): Promise<GatewayEventReport> {
   const checked = checkEventReportOptions(options);
-  const { method, holidays } = checked;
+  const { method, holidays, load: loadKind } = checked;
   const { store, timeZone } = context;
   const event = await store.events.get(eventId);
   if (event === undefined) throw new GridseamError('GW_ERR_NOT_FOUND', `event ${eventId} not found`);
@@ -595,10 +621,17 @@ export async function buildEventReport(
             timeZone,
           });
         else {
-          const excludeDays = excludedDays(site, otherEvents, scopes, event, eventDay, timeZone, exclusions, notes);
+          const gross = loadKind === 'gross' && site.storage.length > 0;
+          const excludeDays = excludedDays(site, otherEvents, scopes, event, eventDay, timeZone, exclusions, notes, {
+            dispatchDays: !gross,
+          });
+          // Gross load = net import + the storage's output (discharge positive): the site without its batteries.
+          const baselineLoad = gross ? await grossLoad(store, load, site.storage, dataGrid) : load;
+          if (gross)
+            notes.push(`site ${siteId}: baseline on gross load (meter + ${site.storage.length} storage device(s))`);
           baseline = dayMatchingBaseline({
             method: method as DayMatchingMethod,
-            days: loadDaysFromInstants(dataGrid.starts, load, intervalMinutes, timeZone),
+            days: loadDaysFromInstants(dataGrid.starts, baselineLoad, intervalMinutes, timeZone),
             eventDay,
             eventHours,
             holidays,
@@ -762,6 +795,7 @@ function excludedDays(
   timeZone: string,
   exclusions: EventReportExclusion[],
   notes: string[],
+  options: { dispatchDays: boolean },
 ): LocalDate[] {
   const storageIds = new Set(site.storage.map((f) => f.deviceId));
   const byKind: Record<EventReportExclusion['kind'], Set<LocalDate>> = {
@@ -777,7 +811,7 @@ function excludedDays(
     if (days.length === 0) continue;
     if (other.programId === event.programId && scope.siteIds.has(site.siteId))
       for (const d of days) byKind['program-event'].add(d);
-    if (other.source === 'market' && [...scope.deviceIds].some((id) => storageIds.has(id)))
+    if (options.dispatchDays && other.source === 'market' && [...scope.deviceIds].some((id) => storageIds.has(id)))
       for (const d of days) byKind['battery-dispatch'].add(d);
   }
   const what: Record<EventReportExclusion['kind'], string> = {

@@ -15,6 +15,7 @@
  *   s2 (meter m2, enrolment without reserve): data on 06-12, 06-15, 06-16 only -> 2 weekdays < 5: refused.
  *   s3 (meter m3, reserve 10 kW): history 50 flat, event day 55 except 45 in 15-17.
  * `evt-dr-signal` (dr-1, 06-16 15:30-18:00, s1 only) carries a 60 kW loadDispatch signal instead.
+ * bat-1 is idle on history days except 06-10, when it charged 200 kW in every hour.
  *
  * caiso-10in10 (window = hours 11, 12, 13):
  *   s1: eligible 06-01 .. 06-15 without 06-03 and 06-10 = 9 days; baseline (91 + 8 x 100) / 9 = 99;
@@ -68,6 +69,8 @@ const LOADS: Record<string, LoadOf> = {
   m3: (day, hour) => (day !== EVENT_DAY ? 50 : hour >= 15 && hour < 18 ? 45 : 55),
 };
 const BATTERY_KW: Record<number, number> = { 15: 40, 16: 50, 17: 120 };
+/** bat-1's output on history days, kW: idle, except charging 200 on 06-10 (its market event: m1's 300 = 100 + 200). */
+const BATTERY_HISTORY_KW = (day: number) => (day === 10 ? -200 : 0);
 
 function readings(): Reading[] {
   const out: Reading[] = [];
@@ -81,7 +84,7 @@ function readings(): Reading[] {
         const kwh = load(day, hour);
         if (kwh !== undefined) push(meter, day, hour, Math.round(-kwh * 1000)); // export positive
       }
-      if (day === EVENT_DAY) push('bat-1', day, hour, (BATTERY_KW[hour] ?? 0) * 1000);
+      push('bat-1', day, hour, (day === EVENT_DAY ? (BATTERY_KW[hour] ?? 0) : BATTERY_HISTORY_KW(day)) * 1000);
     }
   return out;
 }
@@ -464,6 +467,28 @@ describe('SettlementService.eventReport', () => {
       },
       'kolkata bat-1',
     );
+  });
+
+  test('on gross load (meter + storage) dispatch days stay eligible and the site shows its load response alone', async () => {
+    // Gross load on s1 = net + bat-1's output: 06-10 = 300 - 200 = 100, so only 06-03 (dr-1) is
+    // excluded: the 10 most recent of 06-01 .. 06-15 -> (91 + 9 x 100) / 10 = 99.1. Event day: gross
+    // 108.9 in every hour (68.9 + 40, 58.9 + 50, -11.1 + 120), ratio 108.9 / 99.1, baseline 108.9:
+    // reduction 0 in every event hour: the 210 kWh were the battery's (devices[], unchanged).
+    const gross = await service.eventReport('evt-dr', { load: 'gross' });
+    const s1 = gross.sites.find((s) => s.siteId === 's1');
+    assert.equal(s1?.baseline?.days.length, 10);
+    assert.ok(s1?.baseline?.days.includes('2026-06-10'));
+    assert.ok(!s1?.baseline?.days.includes('2026-06-03'));
+    close(s1?.baseline?.adjustment.applied, 108.9 / 99.1, 's1 gross ratio');
+    for (const interval of s1?.baseline?.intervals ?? []) close(interval.reduction, 0, 's1 gross reduction');
+    assert.deepEqual(
+      gross.exclusions.filter((e) => e.siteId === 's1'),
+      [{ siteId: 's1', kind: 'program-event', days: ['2026-06-03'] }],
+    );
+    close(gross.devices.find((d) => d.deviceId === 'bat-1')?.settlement.deliveredKwh, 198.9, 'bat-1 delivered');
+    // s3 has no storage: gross is its net load, the same baseline as before.
+    close(gross.sites.find((s) => s.siteId === 's3')?.baseline?.adjustment.raw, 1.1, 's3 ratio');
+    await assert.rejects(service.eventReport('evt-dr', { load: 'both' as 'net' }), { code: 'GW_ERR_VALIDATION' });
   });
 
   test('the API: viewer reads, the query is validated, an unknown event is not found', async () => {

@@ -37,6 +37,12 @@ const EventReportQuery = Type.Object(
     penaltyUsdPerKwh: Type.Optional(
       Type.Number({ minimum: 0, maximum: 1e6, description: 'Penalty per kWh of shortfall, USD' }),
     ),
+    load: Type.Optional(
+      Type.Enum(['net', 'gross'], {
+        description:
+          "Baseline on the meter's net import (default; battery-dispatch days excluded) or on gross load (meter + storage output)",
+      }),
+    ),
     holidays: Type.Optional(
       Type.String({
         pattern: '^\\d{4}-\\d{2}-\\d{2}(,\\d{4}-\\d{2}-\\d{2}){0,365}$',
@@ -153,9 +159,10 @@ export function settlementRoutes(app: Api, options: { settlement: SettlementServ
       },
     },
     async (request) => {
-      const { method, obligationKw, penaltyUsdPerKwh, holidays } = request.query;
+      const { method, load, obligationKw, penaltyUsdPerKwh, holidays } = request.query;
       return settlement.eventReport(request.params.id, {
         ...(method === undefined ? {} : { method }),
+        ...(load === undefined ? {} : { load }),
         ...(obligationKw === undefined ? {} : { obligationKw }),
         ...(penaltyUsdPerKwh === undefined ? {} : { penaltyUsdPerKwh }),
         ...(holidays === undefined ? {} : { holidays: holidays.split(',') }),
