@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { Id } from '@gridseam/model';
+import { Id, PROGRAM_KINDS, type Program } from '@gridseam/model';
 import Type, { type Static } from 'typebox';
 
 /**
@@ -18,6 +18,14 @@ export const DEFAULT_DISPATCH_HORIZON_MIN = 1440;
 export const DEFAULT_DISPATCH_MIN_REPLAN_S = 10;
 export const DEFAULT_DISPATCH_SOC_DEVIATION_PCT = 5;
 export const DEFAULT_DISPATCH_HISTORY = 288;
+/**
+ * Baseline adjustment windows (bess_market.md §3.2, §3.3): CAISO 10-in-10 and PJM CBL adjust the
+ * baseline on the 3 hours ending 1 hour before the event start; charging a battery there inflates
+ * the measured reduction (§3.5, adjustment-window gaming), so dispatch keeps batteries out of it.
+ */
+export const DEFAULT_BASELINE_WINDOW_HOURS = 3;
+export const DEFAULT_BASELINE_GAP_HOURS = 1;
+export const DEFAULT_BASELINE_PROGRAM_KINDS: readonly Program['kind'][] = Object.freeze(['demand-response']);
 /** The simulators' and a typical lithium-ion pack's round-trip efficiency. */
 export const DEFAULT_ROUND_TRIP_EFFICIENCY = 0.9;
 
@@ -149,6 +157,23 @@ export const DispatchSection = Type.Object(
         Type.Enum(['at-least-initial', 'free']),
         Type.Object({ valueUsdPerMwh: Type.Number() }, { additionalProperties: false }),
       ]),
+    ),
+    /**
+     * No net charging of a battery in the day-of adjustment window before a baseline-settled event
+     * at its site (src/dispatch/baseline-windows.ts): the `windowHours` hours ending `gapHours`
+     * before the event start, for events of programs of `programKinds`. Integers as the
+     * settlement's day-matching rules take them.
+     */
+    baselineProtection: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean()),
+          windowHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 23 })),
+          gapHours: Type.Optional(Type.Integer({ minimum: 0, maximum: 23 })),
+          programKinds: Type.Optional(Type.Array(Type.Enum(PROGRAM_KINDS), { maxItems: 16, uniqueItems: true })),
+        },
+        { additionalProperties: false },
+      ),
     ),
     /** Offer regulation up/down capacity (the price source must have those columns). */
     regulation: Type.Optional(

@@ -13,6 +13,10 @@
  * 3. controls of higher precedence (overrides.ts): utility events, operator overrides and manual
  *    setpoints on a battery fix or bound its power where they are in force, so the plan is solved
  *    around them; if fixed powers make it infeasible they are loosened to bounds once;
+ *    then baseline adjustment windows (baseline-windows.ts, `baselineProtection`): no net charging
+ *    of a battery in the hours a DR baseline's day-of adjustment reads before an event at its site,
+ *    except where a control of higher precedence forces charging; dropped if they alone make the
+ *    plan infeasible;
  * 4. solve; an infeasible request (GW_ERR_INFEASIBLE with the optimiser's diagnosis) is stored as
  *    a failed plan and logged once (until the failure changes); the previous plan's events are
  *    left to run out at their end, never renewed;
@@ -29,7 +33,7 @@
  * are collapsed and spaced by `minReplanMs`.
  */
 import { createHash } from 'node:crypto';
-import { DispatchWorker, type Plan, type PlanRequest } from '@gridseam/dispatch';
+import { DispatchWorker, type Plan, type PlanRequest, type PowerWindow } from '@gridseam/dispatch';
 import { type Device, type Enrolment, GridseamError, type ProgramEvent, type Signal, type Site } from '@gridseam/model';
 import type { Logger } from 'pino';
 import type { Bus, BusMessage, DeviceStateMessage, Subscription } from '../bus/types.ts';
@@ -40,6 +44,13 @@ import { type EdgeClock, systemClock } from '../edge/clock.ts';
 import type { FleetRegistry } from '../registry/index.ts';
 import { ensureEnrolment, upsertProgram } from '../seams/registry-writes.ts';
 import type { Page, Store } from '../store/types.ts';
+import {
+  type BaselineWindows,
+  baselineLookaheadMs,
+  baselineWindows,
+  protectedEvents,
+  protectedGroupIds,
+} from './baseline-windows.ts';
 import { failedDocument, historyEntry, type PlanFacts, planDocument } from './documents.ts';
 import { batteryControls, fitFirstWindowToEnergy, windowsFor } from './overrides.ts';
 import type { DispatchPlanStore } from './plan-store.ts';
@@ -116,6 +127,19 @@ function relaxed(request: PlanRequest): PlanRequest {
   };
 }
 
+/** The request without the given (baseline) power windows, matched by identity. */
+function withoutWindows(request: PlanRequest, windows: ReadonlySet<PowerWindow>): PlanRequest {
+  return {
+    ...request,
+    batteries: request.batteries.map((battery) => {
+      if (battery.powerWindows === undefined) return battery;
+      const { powerWindows, ...rest } = battery;
+      const kept = powerWindows.filter((w) => !windows.has(w));
+      return kept.length > 0 ? { ...rest, powerWindows: kept } : rest;
+    }),
+  };
+}
+
 interface Trajectory {
   times: number[];
   socPct: number[];
@@ -148,6 +172,8 @@ export class DispatchScheduler {
   #running: Promise<DispatchPlanDocument | undefined> | undefined;
   #seq = 0;
   #lastFailure: string | undefined;
+  /** The events whose baseline windows were last dropped (logged once per set). */
+  #lastDropped = '';
   #started = false;
   #closed = false;
   readonly #listeners = new Set<(plan: DispatchPlanDocument) => void>();
@@ -316,8 +342,9 @@ export class DispatchScheduler {
     this.#leftOut = new Map(built.leftOut.map((l) => [l.deviceId, l.reason]));
 
     const overrides = new Map<string, OverrideWindow[]>();
+    const baseline: BaselineWindows = { powerWindows: new Map(), records: [] };
     if (built.request.batteries.length > 0 && built.request.starts.length > 0)
-      await this.#applyControls(built.request, timeline, built.batteries, devices, now, overrides);
+      await this.#applyControls(built.request, timeline, built.batteries, devices, now, overrides, baseline);
     const facts: PlanFacts = {
       id: `plan-${now}-${++this.#seq}`,
       createdAt: now,
@@ -336,7 +363,8 @@ export class DispatchScheduler {
       overridesRelaxed: false,
       stress: settings.stress,
     };
-    const doc = await this.#solve(facts);
+    const doc = await this.#solve(facts, baseline);
+    if (baseline.records.length > 0) doc.baselineWindows = baseline.records;
     if (doc.status === 'ok') await this.#submitEvents(doc, timeline);
     await this.#options.plans.save(doc, historyEntry(doc));
     this.#remember(doc);
@@ -349,8 +377,11 @@ export class DispatchScheduler {
     return doc;
   }
 
-  /** Solves (twice at most: with fixed overrides, then loosened); a failure becomes a failed plan. */
-  async #solve(facts: PlanFacts): Promise<DispatchPlanDocument> {
+  /**
+   * Solves, and while infeasible loosens in turn: fixed overrides to bounds, then the baseline
+   * windows dropped (a protection rule never stops dispatch); a failure becomes a failed plan.
+   */
+  async #solve(facts: PlanFacts, baseline?: BaselineWindows): Promise<DispatchPlanDocument> {
     if (facts.request.starts.length === 0)
       return this.#failed(facts, {
         code: 'GW_ERR_NOT_FOUND',
@@ -360,25 +391,54 @@ export class DispatchScheduler {
       this.#recovered();
       return planDocument(facts, emptyPlan());
     }
-    let plan: Plan;
+    let plan: Plan | undefined;
+    let baselineDropped = false;
     try {
       plan = await this.#worker.plan(facts.request, { key: this.settings.programId });
     } catch (error) {
-      const first = errorFacts(error);
+      let failure = errorFacts(error);
       const fixed = facts.request.batteries.some((b) =>
         b.powerWindows?.some((w) => w.minNetDischargeKw === w.maxNetDischargeKw),
       );
-      if (first.code !== 'GW_ERR_INFEASIBLE' || !fixed) return this.#failed(facts, first);
-      try {
-        facts.request = relaxed(facts.request);
-        facts.overridesRelaxed = true;
-        plan = await this.#worker.plan(facts.request, { key: this.settings.programId });
-      } catch (again) {
-        return this.#failed(facts, errorFacts(again));
+      const protectedWindows = new Set(baseline === undefined ? [] : [...baseline.powerWindows.values()].flat());
+      const loosen: Array<() => void> = [];
+      if (fixed)
+        loosen.push(() => {
+          facts.request = relaxed(facts.request);
+          facts.overridesRelaxed = true;
+        });
+      if (protectedWindows.size > 0)
+        loosen.push(() => {
+          facts.request = withoutWindows(facts.request, protectedWindows);
+          baselineDropped = true;
+        });
+      for (const step of loosen) {
+        if (failure.code !== 'GW_ERR_INFEASIBLE') break;
+        step();
+        try {
+          plan = await this.#worker.plan(facts.request, { key: this.settings.programId });
+          break;
+        } catch (again) {
+          failure = errorFacts(again);
+        }
+      }
+      if (plan === undefined) {
+        const failed = this.#failed(facts, failure);
+        if (baselineDropped) failed.baselineWindowsDropped = true;
+        return failed;
       }
     }
     this.#recovered();
-    return planDocument(facts, plan);
+    const doc = planDocument(facts, plan);
+    if (baselineDropped) doc.baselineWindowsDropped = true;
+    const dropped = baselineDropped ? [...new Set(baseline?.records.map((r) => r.eventId))].sort().join(',') : '';
+    if (dropped !== '' && dropped !== this.#lastDropped)
+      this.#logger?.warn(
+        { planId: facts.id, eventIds: dropped.split(',') },
+        'dispatch plan infeasible with the baseline adjustment windows: solved without them',
+      );
+    this.#lastDropped = dropped;
+    return doc;
   }
 
   #failed(facts: PlanFacts, error: { code: string; message: string; details?: Record<string, unknown> }) {
@@ -410,6 +470,7 @@ export class DispatchScheduler {
     devices: readonly Device[],
     now: number,
     out: Map<string, OverrideWindow[]>,
+    baseline: BaselineWindows,
   ): Promise<void> {
     const { store, engine } = this.#options;
     const { settings } = this;
@@ -463,6 +524,66 @@ export class DispatchScheduler {
         hours,
       );
       out.set(battery.deviceId, windows.overrides);
+    });
+    if (!settings.baselineProtection.enabled) return;
+    const found = await this.#baselineWindows(request, timeline, batteries, devices, now, allEnrolments, groupMembers);
+    batteries.forEach((battery, index) => {
+      const windows = found.powerWindows.get(battery.deviceId);
+      const params = request.batteries[index];
+      if (windows === undefined || params === undefined) return;
+      // After the override windows, which keep the intervals where they force charging (skipped there).
+      params.powerWindows = [...(params.powerWindows ?? []), ...windows];
+    });
+    baseline.powerWindows = found.powerWindows;
+    baseline.records.push(...found.records);
+  }
+
+  /** Baseline adjustment windows on the request's batteries (baseline-windows.ts), real time. */
+  async #baselineWindows(
+    request: PlanRequest,
+    timeline: PlanTimeline,
+    batteries: PlannedBattery[],
+    devices: readonly Device[],
+    now: number,
+    enrolments: readonly Enrolment[],
+    groupMembers: Map<string, ReadonlySet<string>>,
+  ): Promise<BaselineWindows> {
+    const { store } = this.#options;
+    const { settings } = this;
+    const rule = settings.baselineProtection;
+    const intervals = request.starts.length;
+    const bounds = timeline.realBounds.slice(0, intervals + 1);
+    const horizonEnd = bounds[intervals] as number;
+    // An event up to (gap + window + 1) h after the horizon has its window inside it.
+    const to = horizonEnd + baselineLookaheadMs(rule);
+    const events: ProgramEvent[] = [];
+    for (const status of LIVE_EVENT_STATUSES)
+      events.push(...(await listAll((page) => store.events.list({ ...page, status, from: now, to }))));
+    const programs = new Map((await listAll((page) => store.programs.list(page))).map((p) => [p.id, p]));
+    const excludeProgramIds = new Set([settings.programId]);
+    const relevant = protectedEvents({ now, horizonEnd, rule, events, programs, excludeProgramIds });
+    if (relevant.length === 0) return { powerWindows: new Map(), records: [] };
+    for (const groupId of protectedGroupIds(relevant))
+      if (!groupMembers.has(groupId))
+        groupMembers.set(groupId, new Set(await store.memberships.membersAt(groupId, now)));
+    const overrides = new Map<string, readonly PowerWindow[]>();
+    batteries.forEach((battery, index) => {
+      const windows = request.batteries[index]?.powerWindows;
+      if (windows !== undefined) overrides.set(battery.deviceId, windows);
+    });
+    return baselineWindows({
+      now,
+      horizonEnd,
+      rule,
+      events: relevant.map((w) => w.event),
+      programs,
+      excludeProgramIds,
+      enrolments,
+      groupMembers,
+      deviceSites: new Map(devices.map((d) => [d.id, d.siteId])),
+      batteries,
+      bounds,
+      overrides,
     });
   }
 

@@ -4,7 +4,11 @@
  */
 import type { DegradationCosts, StressFunction, TerminalCondition } from '@gridseam/dispatch';
 import { DEFAULT_STRESS } from '@gridseam/dispatch';
+import type { Program } from '@gridseam/model';
 import {
+  DEFAULT_BASELINE_GAP_HOURS,
+  DEFAULT_BASELINE_PROGRAM_KINDS,
+  DEFAULT_BASELINE_WINDOW_HOURS,
   DEFAULT_DISPATCH_CADENCE_S,
   DEFAULT_DISPATCH_HISTORY,
   DEFAULT_DISPATCH_HORIZON_MIN,
@@ -53,6 +57,18 @@ export interface DispatchSettings {
   terminal: TerminalCondition;
   /** Regulation offered with this sustain time, hours; absent: energy only. */
   regulationSustainHours?: number;
+  /** No net charging in baseline adjustment windows before events of these program kinds (baseline-windows.ts). */
+  baselineProtection: BaselineProtection;
+}
+
+/** `dispatch.baselineProtection` with its defaults. */
+export interface BaselineProtection {
+  enabled: boolean;
+  /** Length of the day-of adjustment window, whole hours (CAISO, PJM: 3). */
+  windowHours: number;
+  /** Hours between the window's end and the event start (CAISO, PJM: 1). */
+  gapHours: number;
+  programKinds: readonly Program['kind'][];
 }
 
 function terminalOf(section: DispatchSection['terminal']): TerminalCondition {
@@ -104,6 +120,12 @@ export function dispatchSettings(section: DispatchSection, timeScale: DispatchTi
     degradation: degradationOf(section.degradation),
     stress: section.degradation?.stress ?? section.degradation?.cycleDepth?.stress ?? DEFAULT_STRESS,
     terminal: terminalOf(section.terminal),
+    baselineProtection: {
+      enabled: section.baselineProtection?.enabled ?? true,
+      windowHours: section.baselineProtection?.windowHours ?? DEFAULT_BASELINE_WINDOW_HOURS,
+      gapHours: section.baselineProtection?.gapHours ?? DEFAULT_BASELINE_GAP_HOURS,
+      programKinds: section.baselineProtection?.programKinds ?? DEFAULT_BASELINE_PROGRAM_KINDS,
+    },
   };
   if (section.socStaleSeconds !== undefined) settings.socStaleMs = section.socStaleSeconds * 1000;
   if (section.regulation !== undefined) settings.regulationSustainHours = section.regulation.sustainHours;

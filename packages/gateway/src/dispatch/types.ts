@@ -61,6 +61,23 @@ export interface OverrideWindow {
   toInterval: number;
 }
 
+/**
+ * A baseline adjustment window a battery was kept from charging in (baseline-windows.ts): no net
+ * charging over the plan intervals [fromInterval, toInterval) that overlap [from, to) (real epoch
+ * ms), the window before event `eventId` of program `programId`.
+ */
+export interface BaselineWindowRecord {
+  deviceId: string;
+  eventId: string;
+  programId: string;
+  from: number;
+  to: number;
+  fromInterval: number;
+  toInterval: number;
+  /** Intervals left unprotected: a control of higher precedence forces net charging there (it wins). */
+  skippedIntervals?: number[];
+}
+
 export interface BatteryWear {
   /** Rainflow (ASTM E1049) of the planned SoC trace: full-cycle equivalents and the life they consume. */
   rainflowCycles: number;
@@ -129,6 +146,10 @@ export interface DispatchPlanDocument {
   overrides: OverrideWindow[];
   /** True when the overrides had to be loosened to bounds (fixed powers made the plan infeasible). */
   overridesRelaxed?: boolean;
+  /** Baseline adjustment windows the batteries were kept from charging in (dispatch.baselineProtection). */
+  baselineWindows?: BaselineWindowRecord[];
+  /** True when the plan was infeasible with the baseline windows and was solved without them. */
+  baselineWindowsDropped?: boolean;
   revenueUsd: { energy: number } & Partial<Record<CapacityProduct, number>>;
   degradationCostUsd: number;
   objectiveUsd: number;
