@@ -24,6 +24,7 @@ import { Devices } from './pages/devices.tsx';
 import { Dispatch } from './pages/dispatch.tsx';
 import { EventDetail } from './pages/event.tsx';
 import { Events } from './pages/events.tsx';
+import { Market } from './pages/market.tsx';
 import { Overview } from './pages/overview.tsx';
 import { Settlement } from './pages/settlement.tsx';
 import { Sites } from './pages/sites.tsx';
@@ -38,6 +39,7 @@ function Page({ route }: { route: Route }) {
   if (section === 'sites') return <Sites route={route} />;
   if (section === 'dispatch') return <Dispatch />;
   if (section === 'settlement') return <Settlement />;
+  if (section === 'market') return <Market />;
   return (
     <div class="page">
       <h1>Not found</h1>
@@ -55,6 +57,7 @@ const NAV: Array<{ section: string | undefined; label: string }> = [
   { section: 'sites', label: 'Sites & groups' },
   { section: 'dispatch', label: 'Dispatch' },
   { section: 'settlement', label: 'Settlement' },
+  { section: 'market', label: 'Market' },
 ];
 
 function Shell({ session, token, onSignOut }: { session: Session; token: string; onSignOut: () => void }) {

@@ -1,6 +1,7 @@
 /**
  * Hash routes: `#/`, `#/devices?class=battery&site=s1`, `#/devices/ID`, `#/events`, `#/events/ID`,
- * `#/sites`, `#/dispatch`, `#/settlement`. The gateway serves one index.html, so nothing but the fragment names a page.
+ * `#/sites`, `#/dispatch`, `#/settlement`, `#/market`. The gateway serves one index.html, so nothing but the
+ * fragment names a page.
  */
 import { useEffect, useState } from 'preact/hooks';
 

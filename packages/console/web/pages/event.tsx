@@ -1,7 +1,9 @@
 /**
  * #/events/ID — one program event: its intervals and signals, targets and status history, the
  * control engine's arbitration decisions and per-device allocation (GET /api/events/{id}/decisions),
- * and what went back upstream: OpenADR reports and IEEE 2030.5 Responses (GET /api/events/{id}/reports).
+ * what went back upstream: OpenADR reports and IEEE 2030.5 Responses (GET /api/events/{id}/reports),
+ * and what the event delivered: baselines and performance per site, device and aggregation
+ * (event-mv.tsx, GET /api/settlement/events/{id}/report).
  * Operators may end an event the API still lets them change.
  */
 import { useState } from 'preact/hooks';
@@ -12,6 +14,7 @@ import * as fmt from '../format.ts';
 import { canOperate, useApp, useLive, useLoad } from '../hooks.ts';
 import { href } from '../router.ts';
 import type { DecisionRow, Program, ProgramEvent, ReportRow } from '../types.ts';
+import { EventMv } from './event-mv.tsx';
 import { Timeline } from './events.tsx';
 
 export function EventDetail({ id }: { id: string }) {
@@ -71,6 +74,9 @@ export function EventDetail({ id }: { id: string }) {
           </Section>
           <Section title="Intervals and signals">
             <Intervals event={data} />
+          </Section>
+          <Section title="Measurement and verification (M&V)">
+            <EventMv event={data} program={program.data} programLoading={program.loading} />
           </Section>
           <Section title="Arbitration and allocation">
             <ErrorBox error={decisions.error} />
