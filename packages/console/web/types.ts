@@ -410,18 +410,39 @@ export interface DevicePlan {
   actual: { socPct: Array<{ ts: number; value: number }>; powerW: Array<{ ts: number; value: number }> };
 }
 
-/** One program's settled day (GET /api/settlement/summary; DailyProgramSummary of @gridseam/settlement). */
-export interface DailyProgramSummary {
-  date: string;
-  programId: string;
-  energyKwh: number;
-  capacityKwH: number;
-  revenueUsd: number;
-  penaltyUsd: number;
-  degradationUsd: number;
-}
+import type {
+  Aggregation,
+  AggregationProblem,
+  BaselineMethod,
+  DailyProgramSummary,
+  EventReport,
+  MarketProduct,
+  MarketRun,
+  ReconciliationGap,
+} from '@gridseam/settlement';
 
-export type ReconciliationGapKind = 'unmetered' | 'unsettled' | 'quantity' | 'statement';
+// ---------------------------------------------------------------- settlement and market shapes
+// The pure package's own types (type-only: nothing of it reaches the browser bundle).
+
+export type {
+  Aggregation,
+  AggregationMember,
+  AggregationProblem,
+  BaselineInterval,
+  BaselineMethod,
+  BaselineResult,
+  DailyProgramSummary,
+  DistributionFactor,
+  EventSettlement,
+  EventSettlementInterval,
+  Iso,
+  MarketProduct,
+  MarketRun,
+  RegistrationState,
+  RetailEnrolment,
+} from '@gridseam/settlement';
+
+export type ReconciliationGapKind = ReconciliationGap['kind'];
 
 /** One entry of GET /api/settlement/days: a settled local day (docs/reference/api.md, Settlement). */
 export interface SettlementDay {
@@ -457,68 +478,10 @@ export interface SettlementDay {
 
 // ---------------------------------------------------------------- market (docs/reference/api.md "Market")
 
-/** Iso of @gridseam/settlement. */
-export type Iso = 'CAISO' | 'PJM' | 'ISO-NE' | 'NYISO' | 'MISO' | 'SPP' | 'ERCOT';
-
-/** RegistrationState of @gridseam/settlement (notes §4.1). */
-export type RegistrationState =
-  | 'draft'
-  | 'utility-review'
-  | 'iso-review'
-  | 'active'
-  | 'suspended'
-  | 'rejected'
-  | 'withdrawn';
-
-/** A period [validFrom, validTo), epoch ms; no validTo = open-ended. */
+/** A period [validFrom, validTo), epoch ms; no validTo = open-ended (factors, members, enrolments). */
 export interface ValidityPeriod {
   validFrom: number;
   validTo?: number;
-}
-
-export interface DistributionFactor extends ValidityPeriod {
-  pnode: string;
-  factor: number;
-}
-
-export interface RetailEnrolment extends ValidityPeriod {
-  programId: string;
-  allowsWholesaleStacking?: boolean;
-}
-
-export interface AggregationMember extends ValidityPeriod {
-  deviceId: string;
-  siteId: string;
-  capacityKw: number;
-  pnode: string;
-  retailPrograms?: RetailEnrolment[];
-}
-
-/** A FERC 2222 aggregation (Aggregation of @gridseam/settlement). */
-export interface Aggregation {
-  id: string;
-  iso: Iso;
-  resourceId: string;
-  name?: string;
-  participationModel: string;
-  /** Absent: the ISO's default (CAISO 500 kW, the others 100 kW). */
-  minimumSizeKw?: number;
-  pricingNodes: string[];
-  distributionFactors: DistributionFactor[];
-  members: AggregationMember[];
-  utility: { name: string; reviewDays?: number };
-  registration: {
-    state: RegistrationState;
-    history: Array<{ state: RegistrationState; at: number; actor: string; note?: string }>;
-  };
-  groupId?: string;
-  awardPrimacy?: number;
-}
-
-export interface AggregationProblem {
-  code: 'factor-sum' | 'factor-pnode' | 'minimum-size' | 'member-overlap' | 'member-pnode' | 'no-members' | 'stacking';
-  at?: number;
-  message: string;
 }
 
 /** One entry of GET /api/market/aggregations (AggregationView of the gateway's MarketService). */
@@ -532,9 +495,6 @@ export interface AggregationView {
   timeZone: string;
   utilityReviewDue?: number;
 }
-
-export type MarketRun = 'DA' | 'RT' | 'FMM' | 'RTD';
-export type MarketProduct = 'ENERGY' | 'REG_UP' | 'REG_DN' | 'SPIN' | 'NONSPIN';
 
 /** One entry of GET /api/market/awards (StoredAward): the ISO's award and the events it became. */
 export interface StoredAward {
@@ -570,65 +530,8 @@ export interface AwardImport {
 
 // ---------------------------------------------------------------- event M&V (docs/reference/api.md "Event M&V")
 
-export type BaselineMethod =
-  | 'caiso-10in10'
-  | 'caiso-5in10'
-  | 'pjm-high4of5'
-  | 'meter-before-meter-after'
-  | 'device-metering';
-
-/** BaselineInterval of @gridseam/settlement: energy per interval, kWh. */
-export interface BaselineInterval {
-  hour: number;
-  slot: number;
-  start?: number;
-  durationH: number;
-  unadjusted: number;
-  baseline: number;
-  actual: number;
-  reduction: number;
-}
-
-export interface BaselineResult {
-  method: BaselineMethod;
-  eventDay: string;
-  days: string[];
-  /** Ratio: 1 = none; additive: kWh per interval, 0 = none. */
-  adjustment: { kind: 'ratio' | 'additive' | 'none'; raw: number; applied: number };
-  intervals: BaselineInterval[];
-  notes: string[];
-}
-
-export interface EventSettlementInterval {
-  hour?: number;
-  start?: number;
-  reductionKwh: number;
-  obligationKwh: number;
-  deliveredKwh: number;
-  shortfallKwh: number;
-  priceUsdPerMwh?: number;
-  energyPaymentUsd: number;
-}
-
-/** EventSettlement of @gridseam/settlement (notes §3.6). */
-export interface EventSettlement {
-  deliveredKwh: number;
-  obligationKwh: number;
-  performanceRatio: number;
-  shortfallKwh: number;
-  penaltyUsd: number;
-  energyPaymentUsd: number;
-  intervals: EventSettlementInterval[];
-}
-
 /** GET /api/settlement/events/{id}/report (the gateway's GatewayEventReport). */
-export interface EventMvReport {
-  eventId: string;
-  programId: string;
-  penaltyUsdPerKwh: number;
-  sites: Array<{ siteId: string; method: BaselineMethod; settlement: EventSettlement; baseline?: BaselineResult }>;
-  devices: Array<{ deviceId: string; siteId?: string; settlement: EventSettlement }>;
-  aggregations: Array<{ aggregationId: string; memberSiteIds: string[]; settlement: EventSettlement }>;
+export interface EventMvReport extends EventReport {
   notes: string[];
   method: BaselineMethod;
   timeZone: string;
