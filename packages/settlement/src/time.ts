@@ -42,6 +42,17 @@ export function dayNumber(date: LocalDate): number {
   return Math.round(ms / DAY_MS);
 }
 
+/** Whether a value is a `YYYY-MM-DD` naming a real calendar day. */
+export function isLocalDate(value: unknown): value is LocalDate {
+  if (typeof value !== 'string') return false;
+  try {
+    dayNumber(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The `YYYY-MM-DD` of a calendar day number. */
 export function dateOfDayNumber(day: number): LocalDate {
   return new Date(day * DAY_MS).toISOString().slice(0, 10);

@@ -7,6 +7,7 @@ import {
   dayOfWeek,
   hourEndingInterval,
   hourEndingOf,
+  isLocalDate,
   isoWithOffset,
   isWeekend,
   localDateOf,
@@ -30,6 +31,9 @@ describe('calendar days', () => {
   it('refuses what is not a calendar date', () => {
     for (const bad of ['2026-02-30', '2026-13-01', '26-11-27', '2026-11-27T00:00', ''])
       assert.throws(() => dayNumber(bad), { code: 'GW_ERR_VALIDATION' });
+    for (const bad of ['2026-02-30', '2026-13-01', '26-11-27', '2026-11-27T00:00', '', 20261127, null])
+      assert.equal(isLocalDate(bad), false, String(bad));
+    assert.equal(isLocalDate('2028-02-29'), true);
   });
 });
 

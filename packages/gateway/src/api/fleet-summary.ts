@@ -31,6 +31,7 @@ import {
   storageOf,
 } from '@gridseam/model';
 import Type, { type Static } from 'typebox';
+import { listAll } from '../store/list-all.ts';
 import type { Store } from '../store/types.ts';
 import type { DeviceStates } from './live/device-states.ts';
 
@@ -41,7 +42,6 @@ export const SUMMARY_CACHE_MS = 1000;
 /** Active and upcoming events listed at most, each, soonest start first. */
 export const EVENTS_LISTED = 50;
 const SOC_BINS = 10;
-const PAGE = 1000;
 const SUMMARY_MEASURANDS: readonly Measurand[] = ['activePower', 'stateOfCharge', 'operatingState'];
 
 const Count = Type.Integer({ minimum: 0 });
@@ -338,11 +338,6 @@ export class FleetSummarizer {
   }
 }
 
-async function allDevices(store: Pick<Store, 'devices'>): Promise<Device[]> {
-  const devices: Device[] = [];
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await store.devices.list({ limit: PAGE, offset });
-    devices.push(...page);
-    if (page.length < PAGE) return devices;
-  }
+function allDevices(store: Pick<Store, 'devices'>): Promise<Device[]> {
+  return listAll((page) => store.devices.list(page));
 }

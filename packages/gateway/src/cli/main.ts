@@ -5,6 +5,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type GatewayConfig, loadConfig, resolveApiTokens } from '../config/index.ts';
 import { isSqliteFile, prepareStoreLocation } from '../config/store-location.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { listAll } from '../store/list-all.ts';
 import type { Store } from '../store/types.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerDispatchCommands } from './dispatch.ts';
@@ -104,14 +105,8 @@ async function withStore<T>(
 }
 
 /** Every device, page by page (the store caps one page at 1000). */
-async function allDevices(store: Store, siteId: string | undefined) {
-  const pageSize = 1000;
-  const devices = [];
-  for (let offset = 0; ; offset += pageSize) {
-    const page = await store.devices.list({ limit: pageSize, offset, ...(siteId ? { siteId } : {}) });
-    devices.push(...page);
-    if (page.length < pageSize) return devices;
-  }
+function allDevices(store: Store, siteId: string | undefined) {
+  return listAll((page) => store.devices.list({ ...page, ...(siteId ? { siteId } : {}) }));
 }
 
 function buildProgram(io: CliIo): Command {

@@ -23,6 +23,7 @@ import type {
   EventSettlement,
   LoadDay,
 } from '@gridseam/settlement';
+import { isLocalDate } from '@gridseam/settlement';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { CliIo } from './main.ts';
 import { formatTable, numberIn, round6, write } from './output.ts';
@@ -50,17 +51,8 @@ function show(value: unknown): string {
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
 }
 
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const HOUR = /^\d{1,2}$/;
-
-/** `YYYY-MM-DD` naming a real calendar day. */
-export function isCalendarDate(text: string): boolean {
-  const match = DATE.exec(text);
-  if (!match) return false;
-  const ms = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
-  return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 10) === text;
-}
 
 /** A plain decimal (no NaN, Infinity, hex or empty text) within +-limit; undefined otherwise. */
 function decimal(text: string, limit: number): number | undefined {
@@ -94,7 +86,7 @@ export function parseEventHours(value: string): number[] {
 export function dateList(name: string) {
   return (value: string): string[] => {
     const dates = value.split(',').map((part) => part.trim());
-    const bad = dates.find((date) => !isCalendarDate(date));
+    const bad = dates.find((date) => !isLocalDate(date));
     if (bad !== undefined)
       throw new InvalidArgumentError(
         `${name} must be calendar dates YYYY-MM-DD separated by commas (got ${show(bad)})`,
@@ -105,7 +97,7 @@ export function dateList(name: string) {
 
 function calendarDate(name: string) {
   return (value: string): string => {
-    if (!isCalendarDate(value)) throw new InvalidArgumentError(`${name} must be a calendar date YYYY-MM-DD`);
+    if (!isLocalDate(value)) throw new InvalidArgumentError(`${name} must be a calendar date YYYY-MM-DD`);
     return value;
   };
 }
@@ -163,7 +155,7 @@ export function parseLoadCsv(table: CsvTable, source: string): HourlyLoadRow[] {
     const date = (row.fields[dateAt] as string).trim();
     const hourText = row.fields[hourAt] as string;
     const kwhText = row.fields[kwhAt] as string;
-    if (!isCalendarDate(date))
+    if (!isLocalDate(date))
       throw cellError(source, index, row.line, 'date', date, 'is not a calendar date (YYYY-MM-DD)');
     const hour = hourOf(hourText);
     if (hour === undefined)
@@ -241,7 +233,7 @@ export function parseBaselineJson(text: string, source: string): BaselineJson {
   });
   let dayList: string[] = [];
   if (days !== undefined) {
-    if (!Array.isArray(days) || days.some((day) => typeof day !== 'string' || !isCalendarDate(day)))
+    if (!Array.isArray(days) || days.some((day) => typeof day !== 'string' || !isLocalDate(day)))
       throw invalid(`${source}: /days must be an array of calendar dates YYYY-MM-DD`, '/days');
     dayList = days as string[];
   }
@@ -289,7 +281,7 @@ export function parsePricesCsv(table: CsvTable, source: string): HourlyPrices {
   table.rows.forEach((row, index) => {
     if (dateAt !== undefined) {
       const date = (row.fields[dateAt] as string).trim();
-      if (!isCalendarDate(date))
+      if (!isLocalDate(date))
         throw cellError(source, index, row.line, 'date', date, 'is not a calendar date (YYYY-MM-DD)');
       firstDate ??= date;
       if (date !== firstDate)

@@ -78,7 +78,8 @@ import type { Logger } from 'pino';
 import type { Bus, BusMessage, CommandResultMessage, DeviceStateMessage, Subscription } from '../bus/types.ts';
 import { type EdgeClock, systemClock } from '../edge/clock.ts';
 import { canTransitionEvent } from '../registry/event-status.ts';
-import type { AuditDraft, Page, Store } from '../store/types.ts';
+import { listAll } from '../store/list-all.ts';
+import type { AuditDraft, Store } from '../store/types.ts';
 import {
   allocatableFromDevice,
   allocateAggregate,
@@ -108,7 +109,6 @@ export const DEFAULT_CONTROL_PERIOD_MS = 60_000;
 const MAX_FAILURE_HOLD_PERIODS = 10;
 /** Commands created in one store transaction (with their audit rows) and then published. */
 const ISSUE_BATCH = 500;
-const PAGE = 1000;
 const WATT_KINDS: ReadonlySet<SetpointKind> = new Set([
   'exportLimit',
   'importLimit',
@@ -329,15 +329,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function errorSummary(error: unknown): { code: string; message: string } {
   if (GridseamError.is(error)) return { code: error.code, message: error.message.slice(0, 1024) };
   return { code: 'GW_ERR_INTERNAL', message: String(error).slice(0, 1024) };
-}
-
-async function listAll<T>(list: (page: Page) => Promise<T[]>): Promise<T[]> {
-  const all: T[] = [];
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await list({ limit: PAGE, offset });
-    all.push(...page);
-    if (page.length < PAGE) return all;
-  }
 }
 
 function scopeKey(scope: ControlScope): string {

@@ -11,6 +11,7 @@ import { type Command, type DeviceClass, eventEnd, eventStart, type ProgramEvent
 import type { EdgeRuntime } from '../edge/index.ts';
 import { readSessions } from '../seams/ocpp-sessions.ts';
 import type { SettlementDaySummary } from '../settlement/index.ts';
+import { listAll } from '../store/list-all.ts';
 import type { Store } from '../store/types.ts';
 import type { PvAvailability } from './availability.ts';
 import { DEMO_DAY_START_MS, formatTimeOfDay, type ScenarioClock } from './clock.ts';
@@ -183,17 +184,6 @@ export interface SummaryInputs {
   /** Real epoch ms the run ended. */
   endedAt: number;
   settlement: DemoSettlement;
-}
-
-const PAGE = 1000;
-
-async function listAll<T>(page: (p: { limit: number; offset: number }) => Promise<T[]>): Promise<T[]> {
-  const all: T[] = [];
-  for (let offset = 0; ; offset += PAGE) {
-    const items = await page({ limit: PAGE, offset });
-    all.push(...items);
-    if (items.length < PAGE) return all;
-  }
 }
 
 function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {

@@ -43,7 +43,8 @@ import type { ControlIntent } from '../control/types.ts';
 import { type EdgeClock, systemClock } from '../edge/clock.ts';
 import type { FleetRegistry } from '../registry/index.ts';
 import { ensureEnrolment, upsertProgram } from '../seams/registry-writes.ts';
-import type { Page, Store } from '../store/types.ts';
+import { listAll } from '../store/list-all.ts';
+import type { Store } from '../store/types.ts';
 import {
   type BaselineWindows,
   baselineLookaheadMs,
@@ -62,7 +63,6 @@ import type { DispatchPlanDocument, OverrideWindow, PlannedBattery } from './typ
 
 /** Who the audit log names for the scheduler's writes. */
 export const DISPATCH_ACTOR = 'dispatch';
-const PAGE = 1000;
 const ID_MAX = 128;
 
 /** What the scheduler needs of the control engine. */
@@ -84,15 +84,6 @@ export interface DispatchSchedulerOptions {
   clock?: EdgeClock;
   /** What plans (tests); by default the scheduler starts a DispatchWorker and closes it. */
   worker?: Pick<DispatchWorker, 'plan' | 'close'>;
-}
-
-async function listAll<T>(list: (page: Page) => Promise<T[]>): Promise<T[]> {
-  const all: T[] = [];
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await list({ limit: PAGE, offset });
-    all.push(...page);
-    if (page.length < PAGE) return all;
-  }
 }
 
 /** A valid id from parts, hashed when too long. */

@@ -41,7 +41,7 @@ import {
   type SepClientNotificationOptions,
   type SepTransport,
 } from '@gridseam/ieee2030-5';
-import { type Device, GridseamError, type Program, type ProgramEvent } from '@gridseam/model';
+import { GridseamError, type Program, type ProgramEvent } from '@gridseam/model';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/types.ts';
 import type { Ieee2030_5NotificationsConfig, Ieee2030_5Section } from '../config/utility.ts';
@@ -54,6 +54,7 @@ import { canonicalId, ensureEnrolment, upsertProgram, writeEventThroughRegistry 
 
 export { canonicalId } from './registry-writes.ts';
 
+import { listAll } from '../store/list-all.ts';
 import { type LatestValues, latestValues, type SiteSnapshot, siteReadings, siteReports } from './ieee2030-5-reports.ts';
 
 /** Who the audit log names for the seam's registry writes. */
@@ -457,12 +458,7 @@ class Ieee2030_5SeamImpl implements Ieee2030_5Seam {
 
   async #snapshot(siteId: string): Promise<SiteSnapshot> {
     const store = this.#options.store;
-    const devices: Device[] = [];
-    for (let offset = 0; ; offset += 1000) {
-      const page = await store.devices.list({ siteId, limit: 1000, offset });
-      devices.push(...page);
-      if (page.length < 1000) break;
-    }
+    const devices = await listAll((page) => store.devices.list({ ...page, siteId }));
     const latest = new Map<string, LatestValues>();
     for (const device of devices) latest.set(device.id, latestValues(await store.telemetry.latest(device.id)));
     return { devices, latest };

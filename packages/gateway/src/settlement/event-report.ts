@@ -52,12 +52,12 @@ import {
   DEFAULT_DAY_MATCHING_RULES,
   dayIntervals,
   dayMatchingBaseline,
-  dayNumber,
   deviceMetering,
   type EventIntervalInput,
   type EventReport,
   type EventReportInput,
   eventReport,
+  isLocalDate,
   type LocalDate,
   loadDaysFromInstants,
   localDateOf,
@@ -65,7 +65,8 @@ import {
   startOfLocalDay,
 } from '@gridseam/settlement';
 import { AggregationStore } from '../market/stores.ts';
-import type { Page, Store } from '../store/types.ts';
+import { listAll } from '../store/list-all.ts';
+import type { Store } from '../store/types.ts';
 import { eventStoppedAt, type StorageFacts, storageFactsOf } from './gather.ts';
 
 export const BASELINE_METHODS: readonly BaselineMethod[] = [
@@ -79,7 +80,6 @@ export const DEFAULT_EVENT_REPORT_METHOD: BaselineMethod = 'caiso-10in10';
 /** Meter before / meter after averages the hour before the event (NAESB MBMA; meterBeforeMeterAfter's default). */
 const MBMA_BEFORE_MINUTES = 60;
 const MINUTE_MS = 60_000;
-const PAGE = 1000;
 /** Obligations and prices beyond these are typing errors. */
 const MAX_OBLIGATION_KW = 1e9;
 const MAX_PENALTY_USD_PER_KWH = 1e6;
@@ -139,16 +139,6 @@ export interface GatewayEventReport extends EventReport {
 
 // ------------------------------------------------------------------------------------ validation
 
-function isCalendarDate(value: unknown): value is LocalDate {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
-  try {
-    dayNumber(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The options with their defaults, checked. */
 export interface CheckedEventReportOptions {
   method: BaselineMethod;
@@ -178,7 +168,7 @@ export function checkEventReportOptions(options: EventReportOptions): CheckedEve
     issues.push({ path: '/holidays', message: `must be at most ${MAX_HOLIDAYS} calendar dates` });
   else
     holidays.forEach((day, i) => {
-      if (!isCalendarDate(day)) issues.push({ path: `/holidays/${i}`, message: 'must be a calendar date YYYY-MM-DD' });
+      if (!isLocalDate(day)) issues.push({ path: `/holidays/${i}`, message: 'must be a calendar date YYYY-MM-DD' });
     });
   if (issues.length > 0) throw validationError('event report options', issues);
   return {
@@ -343,15 +333,6 @@ function coverage(event: ProgramEvent, from: number, to: number, until: number):
 }
 
 // ------------------------------------------------------------------------------------ registry reads
-
-async function listAll<T>(list: (page: Page) => Promise<T[]>): Promise<T[]> {
-  const all: T[] = [];
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await list({ limit: PAGE, offset });
-    all.push(...page);
-    if (page.length < PAGE) return all;
-  }
-}
 
 /** The registry facts the report reads once. */
 interface Registry {

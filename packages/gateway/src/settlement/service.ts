@@ -19,7 +19,7 @@ import {
   type DailyProgramSummary,
   dailySummaries,
   dayIntervals,
-  dayNumber,
+  isLocalDate,
   type LedgerEntry,
   type LocalDate,
   ledgerToCsv,
@@ -37,7 +37,8 @@ import {
 } from '@gridseam/settlement';
 import type { DispatchPlanReader } from '../dispatch/plan-store.ts';
 import type { DispatchPlanDocument } from '../dispatch/types.ts';
-import type { Page, Store } from '../store/types.ts';
+import { listAll } from '../store/list-all.ts';
+import type { Store } from '../store/types.ts';
 import { buildEventReport, type EventReportOptions, type GatewayEventReport } from './event-report.ts';
 import {
   awardsOf,
@@ -65,7 +66,6 @@ export const DEFAULT_SETTLEMENT_INTERVAL_MINUTES = 15;
 export const DEFAULT_SETTLEMENT_TOLERANCE_KWH = 0.001;
 /** Precedence of a program the registry no longer knows (after every known one). */
 const UNKNOWN_PROGRAM_PRECEDENCE = 1000;
-const PAGE = 1000;
 const MINUTE_MS = 60_000;
 
 export interface SettlementServiceOptions {
@@ -91,26 +91,10 @@ export interface SettlementServiceOptions {
   now?: () => number;
 }
 
-async function listAll<T>(list: (page: Page) => Promise<T[]>): Promise<T[]> {
-  const all: T[] = [];
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await list({ limit: PAGE, offset });
-    all.push(...page);
-    if (page.length < PAGE) return all;
-  }
-}
-
-const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
-
 /** Checks a `YYYY-MM-DD` calendar date, naming the field on failure. */
 export function checkLocalDate(date: unknown, path = '/date'): LocalDate {
-  const problem = () => validationError('settlement day', [{ path, message: 'must be a calendar date YYYY-MM-DD' }]);
-  if (typeof date !== 'string' || !DATE_PATTERN.test(date)) throw problem();
-  try {
-    dayNumber(date);
-  } catch {
-    throw problem();
-  }
+  if (!isLocalDate(date))
+    throw validationError('settlement day', [{ path, message: 'must be a calendar date YYYY-MM-DD' }]);
   return date;
 }
 

@@ -6,7 +6,7 @@
  */
 import { GridseamError, type ProgramEvent, type Signal } from '@gridseam/model';
 import type { Aggregation, AggregationMember, Award, MarketProduct, MarketRun } from '../contract.ts';
-import { dayNumber, hourEndingInterval, isoWithOffset } from '../time.ts';
+import { hourEndingInterval, isLocalDate, isoWithOffset } from '../time.ts';
 import { DEFAULT_AWARD_PRIMACY, membersAt } from './aggregation.ts';
 import { ID_PATTERN, Issues, isInstant, isRecord, poisonKey } from './check.ts';
 import { MARKET_NAME_PATTERN } from './decode.ts';
@@ -244,13 +244,8 @@ function decodeAward(raw: RawAward, issues: Issues, timeZone: string | undefined
       .trim()
       .replace(/^HE/i, '');
     const hourEnding = /^\d{1,2}$/.test(heText) ? Number(heText) : Number.NaN;
-    let dateOk = true;
-    try {
-      dayNumber(date);
-    } catch {
-      dateOk = false;
-      issues.add(at('date'), 'must be a calendar date YYYY-MM-DD');
-    }
+    const dateOk = isLocalDate(date);
+    if (!dateOk) issues.add(at('date'), 'must be a calendar date YYYY-MM-DD');
     if (timeZone === undefined) issues.add(at('hourEnding'), 'hour-ending awards need the market time zone (timeZone)');
     else if (dateOk) {
       try {
