@@ -419,6 +419,7 @@ import type {
   MarketProduct,
   MarketRun,
   ReconciliationGap,
+  SettlementTotals,
 } from '@gridseam/settlement';
 
 // ---------------------------------------------------------------- settlement and market shapes
@@ -456,22 +457,7 @@ export interface SettlementDay {
   settledAt: number;
   settledBy: string;
   devices: number;
-  totals: {
-    attributedKwh: number;
-    meteredKwh: number;
-    throughputKwh: number;
-    revenueUsd: number;
-    /** Charging bought at interval prices (negative energy amounts), as a positive cost. */
-    energyCostUsd: number;
-    penaltyUsd: number;
-    degradationUsd: number;
-    netUsd: number;
-    lines: number;
-    entries: number;
-    claims: number;
-    curtailedClaims: number;
-    gaps: number;
-  };
+  totals: SettlementTotals;
   programs: DailyProgramSummary[];
   gapsByKind: Record<ReconciliationGapKind, number>;
 }

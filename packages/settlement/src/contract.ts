@@ -443,6 +443,28 @@ export interface ReconciliationReport {
   toleranceKwh: number;
 }
 
+/** What a settlement run adds up to (settlementTotals). */
+export interface SettlementTotals {
+  /** Sum of |energy| over attributed ledger entries (unattributed excluded), kWh. */
+  attributedKwh: number;
+  /** Metered signed energy of the day, kWh, and its throughput. */
+  meteredKwh: number;
+  throughputKwh: number;
+  /** Positive amounts of energy and capacity lines (dailySummaries' revenue). */
+  revenueUsd: number;
+  /** Negative amounts of energy and capacity lines (charging bought at the interval price), as a positive cost. */
+  energyCostUsd: number;
+  penaltyUsd: number;
+  degradationUsd: number;
+  /** revenue - energy cost - penalties - degradation. */
+  netUsd: number;
+  lines: number;
+  entries: number;
+  claims: number;
+  curtailedClaims: number;
+  gaps: number;
+}
+
 /** A day's summary per program: what the console and the JSON export show. */
 export interface DailyProgramSummary {
   date: LocalDate;

@@ -32,8 +32,8 @@ import {
   reconciliationToCsv,
   type SettlementLine,
   settlementLines,
+  settlementTotals,
   startOfLocalDay,
-  UNATTRIBUTED,
 } from '@gridseam/settlement';
 import type { DispatchPlanReader } from '../dispatch/plan-store.ts';
 import type { DispatchPlanDocument } from '../dispatch/types.ts';
@@ -57,7 +57,6 @@ import {
   type SettlementDayDocument,
   type SettlementDaySummary,
   type SettlementPenalty,
-  type SettlementTotals,
 } from './types.ts';
 
 /** Settlement interval by default: 15 minutes (the ISOs' FMM / interchange interval, Order 825, notes §4.3). */
@@ -220,46 +219,6 @@ function gapsByKind(gaps: readonly ReconciliationGap[]): Record<ReconciliationGa
   const counts: Record<ReconciliationGap['kind'], number> = { unmetered: 0, unsettled: 0, quantity: 0, statement: 0 };
   for (const gap of gaps) counts[gap.kind] += 1;
   return counts;
-}
-
-function totalsOf(
-  doc: Pick<SettlementDayDocument, 'metered' | 'ledger' | 'lines' | 'claims' | 'reconciliation'>,
-  summaries: readonly DailyProgramSummary[],
-): SettlementTotals {
-  let revenueUsd = 0;
-  let penaltyUsd = 0;
-  let degradationUsd = 0;
-  for (const s of summaries) {
-    revenueUsd += s.revenueUsd;
-    penaltyUsd += s.penaltyUsd;
-    degradationUsd += s.degradationUsd;
-  }
-  let energyCostUsd = 0;
-  for (const line of doc.lines) if (line.unit !== 'USD' && line.amount < 0) energyCostUsd -= line.amount;
-  let attributedKwh = 0;
-  for (const entry of doc.ledger.entries)
-    if (entry.programId !== UNATTRIBUTED) attributedKwh += Math.abs(entry.energyKwh);
-  let meteredKwh = 0;
-  let throughputKwh = 0;
-  for (const m of doc.metered) {
-    meteredKwh += m.energyKwh;
-    throughputKwh += m.throughputKwh ?? Math.abs(m.energyKwh);
-  }
-  return {
-    attributedKwh,
-    meteredKwh,
-    throughputKwh,
-    revenueUsd,
-    energyCostUsd,
-    penaltyUsd,
-    degradationUsd,
-    netUsd: revenueUsd - energyCostUsd - penaltyUsd - degradationUsd,
-    lines: doc.lines.length,
-    entries: doc.ledger.entries.length,
-    claims: doc.claims.length,
-    curtailedClaims: doc.ledger.curtailedClaims.length,
-    gaps: doc.reconciliation.gaps.length,
-  };
 }
 
 export type SettlementCsv = 'lines' | 'ledger' | 'reconciliation';
@@ -471,7 +430,6 @@ export class SettlementService {
     const summaries = dailySummaries(ledger.entries, lines, timeZone).filter((s) => s.date === date);
 
     const settledAt = now;
-    const partial = { metered, ledger, lines, claims, reconciliation };
     const summary: SettlementDaySummary = {
       version: 1,
       date,
@@ -484,7 +442,7 @@ export class SettlementService {
       settledAt,
       settledBy: actor,
       devices: new Set(metered.map((m) => m.deviceId)).size,
-      totals: totalsOf(partial, summaries),
+      totals: settlementTotals({ metered, ledger, lines, claims, reconciliation, summaries }),
       programs: summaries,
       gapsByKind: gapsByKind(reconciliation.gaps),
     };

@@ -14,6 +14,7 @@ import type {
   ReconciliationGap,
   ReconciliationReport,
   SettlementLine,
+  SettlementTotals,
 } from '@gridseam/settlement';
 
 /** One document per settled day, id = the date. */
@@ -31,27 +32,6 @@ export interface SettlementPenalty {
   intervalMinutes: number;
   shortfallKwh: number;
   usdPerKwh: number;
-}
-
-export interface SettlementTotals {
-  /** Sum of |energy| over attributed ledger entries (unattributed excluded), kWh. */
-  attributedKwh: number;
-  /** Metered signed energy of the day, kWh, and its throughput. */
-  meteredKwh: number;
-  throughputKwh: number;
-  /** Positive amounts of energy and capacity lines (dailySummaries' revenue). */
-  revenueUsd: number;
-  /** Negative amounts of energy and capacity lines (charging bought at the interval price), as a positive cost. */
-  energyCostUsd: number;
-  penaltyUsd: number;
-  degradationUsd: number;
-  /** revenue - energy cost - penalties - degradation. */
-  netUsd: number;
-  lines: number;
-  entries: number;
-  claims: number;
-  curtailedClaims: number;
-  gaps: number;
 }
 
 /** The index entry of a settled day (GET /api/settlement/days). */
@@ -75,6 +55,8 @@ export interface SettlementDaySummary {
   programs: DailyProgramSummary[];
   gapsByKind: Record<ReconciliationGap['kind'], number>;
 }
+
+export type { SettlementTotals };
 
 /** Everything a settled day holds (GET /api/settlement/days/:date). */
 export interface SettlementDayDocument extends SettlementDaySummary {

@@ -22,4 +22,4 @@ export {
   UNATTRIBUTED_DEGRADATION_CODE,
   UNATTRIBUTED_ENERGY_CODE,
 } from './shared.ts';
-export { dailySummaries } from './summaries.ts';
+export { dailySummaries, settlementTotals } from './summaries.ts';

@@ -2,7 +2,18 @@
  * dailySummaries: per local operating day (the market's time zone, notes §4.4) and program, the
  * energy and capacity attributed, revenue, penalties and wear, as the console and JSON show them.
  */
-import type { DailyProgramSummary, LedgerEntry, LocalDate, SettlementLine } from '../contract.ts';
+import type {
+  Claim,
+  DailyProgramSummary,
+  Ledger,
+  LedgerEntry,
+  LocalDate,
+  MeteredInterval,
+  ReconciliationReport,
+  SettlementLine,
+  SettlementTotals,
+} from '../contract.ts';
+import { UNATTRIBUTED } from '../contract.ts';
 import { localDateOf } from '../time.ts';
 import { UNATTRIBUTED_DEGRADATION_CODE } from './shared.ts';
 
@@ -60,4 +71,53 @@ export function dailySummaries(
   return [...rows.values()].sort((a, b) =>
     a.date < b.date ? -1 : a.date > b.date ? 1 : a.programId < b.programId ? -1 : a.programId > b.programId ? 1 : 0,
   );
+}
+
+/**
+ * The totals of one settlement run: revenue, penalties and wear from its daily summaries, the
+ * energy bought (negative energy and capacity amounts, as a cost), attributed energy (every entry
+ * but `unattributed`), metered energy and throughput, and the counts the day list shows.
+ */
+export function settlementTotals(run: {
+  metered: readonly MeteredInterval[];
+  ledger: Ledger;
+  lines: readonly SettlementLine[];
+  claims: readonly Claim[];
+  reconciliation: ReconciliationReport;
+  summaries: readonly DailyProgramSummary[];
+}): SettlementTotals {
+  let revenueUsd = 0;
+  let penaltyUsd = 0;
+  let degradationUsd = 0;
+  for (const s of run.summaries) {
+    revenueUsd += s.revenueUsd;
+    penaltyUsd += s.penaltyUsd;
+    degradationUsd += s.degradationUsd;
+  }
+  let energyCostUsd = 0;
+  for (const line of run.lines) if (line.unit !== 'USD' && line.amount < 0) energyCostUsd -= line.amount;
+  let attributedKwh = 0;
+  for (const entry of run.ledger.entries)
+    if (entry.programId !== UNATTRIBUTED) attributedKwh += Math.abs(entry.energyKwh);
+  let meteredKwh = 0;
+  let throughputKwh = 0;
+  for (const m of run.metered) {
+    meteredKwh += m.energyKwh;
+    throughputKwh += m.throughputKwh ?? Math.abs(m.energyKwh);
+  }
+  return {
+    attributedKwh,
+    meteredKwh,
+    throughputKwh,
+    revenueUsd,
+    energyCostUsd,
+    penaltyUsd,
+    degradationUsd,
+    netUsd: revenueUsd - energyCostUsd - penaltyUsd - degradationUsd,
+    lines: run.lines.length,
+    entries: run.ledger.entries.length,
+    claims: run.claims.length,
+    curtailedClaims: run.ledger.curtailedClaims.length,
+    gaps: run.reconciliation.gaps.length,
+  };
 }

@@ -17,6 +17,7 @@ import {
   reconciliationToCsv,
   settlementJson,
   settlementLines,
+  settlementTotals,
 } from '../../src/ledger/index.ts';
 
 const T0 = Date.UTC(2026, 5, 1, 17); // 2026-06-01 17:00Z = 10:00 PDT
@@ -267,6 +268,81 @@ describe('dailySummaries', () => {
     assert.deepEqual(
       dailySummaries(dayLedger.entries, lines, 'UTC').map((s) => [s.date, s.energyKwh, s.revenueUsd, s.penaltyUsd]),
       [['2026-06-02', 2, 2, 3]],
+    );
+  });
+});
+
+describe('settlementTotals', () => {
+  it('adds up a run: revenue, energy bought, penalties, wear, attributed and metered energy, counts', () => {
+    const base = { deviceId: 'b1', intervalMinutes: 60, headroomKw: 5 };
+    const metered: MeteredInterval[] = [
+      { ...base, start: 0, energyKwh: 4 },
+      { ...base, start: 3_600_000, energyKwh: -2, throughputKwh: 3 },
+    ];
+    const entry = { deviceId: 'b1', intervalMinutes: 60, capacityKw: 0, degradationUsd: 0 };
+    const ledger: Ledger = {
+      entries: [
+        { ...entry, start: 0, programId: 'dr', energyKwh: 3 },
+        { ...entry, start: 0, programId: UNATTRIBUTED, energyKwh: 1 },
+        { ...entry, start: 3_600_000, programId: 'da', energyKwh: -2 },
+      ],
+      curtailedClaims: [{ deviceId: 'b1', start: 0, programId: 'dr', claimed: 4, attributed: 3 }],
+    };
+    const line = { resourceId: 'b1', intervalMinutes: 60, price: 0, source: 'SHADOW' as const };
+    const lines: SettlementLine[] = [
+      { ...line, programId: 'dr', chargeCode: 'dr:ENERGY', start: 0, quantity: 3, unit: 'kWh', amount: 0.6 },
+      { ...line, programId: 'da', chargeCode: 'da:ENERGY', start: 3_600_000, quantity: -2, unit: 'kWh', amount: -0.1 },
+      { ...line, programId: 'dr', chargeCode: 'dr:PENALTY', start: 0, quantity: 0.5, unit: 'USD', amount: -0.5 },
+    ];
+    const totals = settlementTotals({
+      metered,
+      ledger,
+      lines,
+      claims: [],
+      reconciliation: { intervals: 2, settledKwh: 6, meteredKwh: 6, toleranceKwh: 1e-6, gaps: [] },
+      summaries: [
+        {
+          date: '1970-01-01',
+          programId: 'dr',
+          energyKwh: 3,
+          capacityKwH: 0,
+          revenueUsd: 0.6,
+          penaltyUsd: 0.5,
+          degradationUsd: 0.03,
+        },
+        {
+          date: '1970-01-01',
+          programId: 'da',
+          energyKwh: -2,
+          capacityKwH: 0,
+          revenueUsd: 0,
+          penaltyUsd: 0,
+          degradationUsd: 0.02,
+        },
+      ],
+    });
+    // Bought 0.1 (the charging line; the penalty is USD, not energy); net 0.6 - 0.1 - 0.5 - 0.05 = -0.05.
+    assert.deepEqual(
+      {
+        ...totals,
+        netUsd: Number(totals.netUsd.toFixed(12)),
+        degradationUsd: Number(totals.degradationUsd.toFixed(12)),
+      },
+      {
+        attributedKwh: 5, // |3| + |-2|, unattributed left out
+        meteredKwh: 2, // 4 - 2
+        throughputKwh: 7, // 4 + 3
+        revenueUsd: 0.6,
+        energyCostUsd: 0.1,
+        penaltyUsd: 0.5,
+        degradationUsd: 0.05,
+        netUsd: -0.05,
+        lines: 3,
+        entries: 3,
+        claims: 0,
+        curtailedClaims: 1,
+        gaps: 0,
+      },
     );
   });
 });
