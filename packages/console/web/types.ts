@@ -411,8 +411,6 @@ export interface DevicePlan {
 }
 
 import type {
-  Aggregation,
-  AggregationProblem,
   BaselineMethod,
   DailyProgramSummary,
   EventReport,
@@ -429,6 +427,7 @@ export type {
   Aggregation,
   AggregationMember,
   AggregationProblem,
+  AggregationView,
   BaselineInterval,
   BaselineMethod,
   BaselineResult,
@@ -468,18 +467,6 @@ export interface SettlementDay {
 export interface ValidityPeriod {
   validFrom: number;
   validTo?: number;
-}
-
-/** One entry of GET /api/market/aggregations (AggregationView of the gateway's MarketService). */
-export interface AggregationView {
-  aggregation: Aggregation;
-  /** From now on; 'stacking' entries are warnings, the others block registration. */
-  problems: AggregationProblem[];
-  /** Members in force now, kW. */
-  capacityKw: number;
-  /** The ISO's market clock. */
-  timeZone: string;
-  utilityReviewDue?: number;
 }
 
 /** One entry of GET /api/market/awards (StoredAward): the ISO's award and the events it became. */

@@ -270,6 +270,22 @@ export interface Aggregation {
   awardPrimacy?: number;
 }
 
+/** An aggregation with what follows from it at an instant (aggregationView): what the API and console show. */
+export interface AggregationView {
+  aggregation: Aggregation;
+  /** validateAggregation from the instant on ('stacking' entries are warnings, the others block registration). */
+  problems: AggregationProblem[];
+  /** Capacity of the members in force, kW, and the minimum it must reach (the ISO's default when unset). */
+  capacityKw: number;
+  minimumSizeKw: number;
+  /** The registration states it may move to next (REGISTRATION_MOVES). */
+  nextStates: RegistrationState[];
+  /** The ISO's market clock (offers and hour-ending awards use it). */
+  timeZone: string;
+  /** End of the distribution utility's review, while under review. */
+  utilityReviewDue?: number;
+}
+
 export interface AggregationProblem {
   code: 'factor-sum' | 'factor-pnode' | 'minimum-size' | 'member-overlap' | 'member-pnode' | 'no-members' | 'stacking';
   at?: number;

@@ -20,7 +20,6 @@ import type {
   AggregationView,
   AwardImport,
   DistributionFactor,
-  Iso,
   RegistrationState,
   StoredAward,
   ValidityPeriod,
@@ -36,21 +35,6 @@ const AWARDS_MAX_BYTES = 1024 * 1024;
 /** Factor sums within this of 1 are whole (validateAggregation's tolerance). */
 const FACTOR_TOLERANCE = 1e-6;
 
-/**
- * The legal registration moves, mirrored from @gridseam/settlement REGISTRATION_MOVES (notes §4.1:
- * draft -> utility review -> ISO review -> active; suspended, withdrawn, rejected). The API checks
- * them again (GW_ERR_INVALID_TRANSITION).
- */
-export const REGISTRATION_MOVES: Readonly<Record<RegistrationState, readonly RegistrationState[]>> = {
-  draft: ['utility-review'],
-  'utility-review': ['iso-review', 'rejected', 'draft'],
-  'iso-review': ['active', 'rejected'],
-  active: ['suspended', 'withdrawn'],
-  suspended: ['active', 'withdrawn'],
-  rejected: ['draft'],
-  withdrawn: [],
-};
-
 const MOVE_LABELS: Readonly<Record<RegistrationState, string>> = {
   draft: 'Back to draft',
   'utility-review': 'Submit to utility review',
@@ -60,11 +44,6 @@ const MOVE_LABELS: Readonly<Record<RegistrationState, string>> = {
   rejected: 'Reject',
   withdrawn: 'Withdraw',
 };
-
-/** The ISO's minimum size when the aggregation sets none (defaultMinimumSizeKw: CAISO 500 kW, others 100 kW, Order 2222's ceiling). */
-export function minimumSizeKwOf(aggregation: { iso: Iso; minimumSizeKw?: number }): number {
-  return aggregation.minimumSizeKw ?? (aggregation.iso === 'CAISO' ? 500 : 100);
-}
 
 export function inForce(period: ValidityPeriod, at: number): boolean {
   return period.validFrom <= at && (period.validTo === undefined || at < period.validTo);
@@ -130,10 +109,9 @@ function AggregationPanel(props: {
   operator: boolean;
   onChanged: (view: AggregationView) => void;
 }) {
-  const { aggregation, problems, capacityKw, timeZone, utilityReviewDue } = props.view;
+  const { aggregation, problems, capacityKw, minimumSizeKw: minimum, timeZone, utilityReviewDue } = props.view;
   const [now] = useState(() => Date.now());
   const id = `aggregation-${aggregation.id}`;
-  const minimum = minimumSizeKwOf(aggregation);
   const state = aggregation.registration.state;
   return (
     <section class="panel" data-testid={id} data-state={state}>
@@ -217,8 +195,7 @@ function AggregationPanel(props: {
 }
 
 function RegistrationMoves({ view, onMoved }: { view: AggregationView; onMoved: (view: AggregationView) => void }) {
-  const { aggregation } = view;
-  const moves = REGISTRATION_MOVES[aggregation.registration.state];
+  const { aggregation, nextStates: moves } = view;
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | undefined>(undefined);

@@ -8,11 +8,11 @@
 import { GridseamError, type Program, type ProgramEvent, validationError } from '@gridseam/model';
 import {
   type Aggregation,
-  type AggregationProblem,
+  type AggregationView,
   type Award,
+  aggregationView,
   awardsToEvents,
   blockingProblems,
-  capacityAt,
   DEFAULT_AWARD_PRIMACY,
   decodeAggregation,
   MARKET_RUNS,
@@ -21,7 +21,6 @@ import {
   parseAwards,
   type RegistrationState,
   transitionRegistration,
-  utilityReviewDue,
   validateAggregation,
 } from '@gridseam/settlement';
 import type { Logger } from 'pino';
@@ -44,18 +43,7 @@ export interface MarketServiceOptions {
   logger?: Logger;
 }
 
-/** An aggregation with what the API shows beside it. */
-export interface AggregationView {
-  aggregation: Aggregation;
-  /** validateAggregation from now on ('stacking' entries are warnings). */
-  problems: AggregationProblem[];
-  /** Capacity of the members in force now, kW. */
-  capacityKw: number;
-  /** The ISO's market clock (offers and hour-ending awards use it). */
-  timeZone: string;
-  /** End of the distribution utility's review, while under review. */
-  utilityReviewDue?: number;
-}
+export type { AggregationView };
 
 export interface AwardImport {
   awards: number;
@@ -110,15 +98,7 @@ export class MarketService {
   }
 
   #view(aggregation: Aggregation): AggregationView {
-    const now = this.#now();
-    const due = utilityReviewDue(aggregation);
-    return {
-      aggregation,
-      problems: validateAggregation(aggregation, { from: now, to: Number.POSITIVE_INFINITY }),
-      capacityKw: capacityAt(aggregation, now),
-      timeZone: MARKET_TIME_ZONES[aggregation.iso],
-      ...(due === undefined ? {} : { utilityReviewDue: due }),
-    };
+    return aggregationView(aggregation, this.#now());
   }
 
   async #get(id: string): Promise<Aggregation> {

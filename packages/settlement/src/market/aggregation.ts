@@ -11,6 +11,7 @@ import type {
   Aggregation,
   AggregationMember,
   AggregationProblem,
+  AggregationView,
   DistributionFactor,
   Iso,
   ProgramRule,
@@ -382,4 +383,18 @@ export function programRulesFor(
     });
   }
   return rules;
+}
+
+/** An aggregation with what follows from it at `at`: problems from then on, capacity, minimum, next states, clock. */
+export function aggregationView(aggregation: Aggregation, at: number): AggregationView {
+  const due = utilityReviewDue(aggregation);
+  return {
+    aggregation,
+    problems: validateAggregation(aggregation, { from: at, to: Number.POSITIVE_INFINITY }),
+    capacityKw: capacityAt(aggregation, at),
+    minimumSizeKw: minimumSizeKwOf(aggregation),
+    nextStates: [...REGISTRATION_MOVES[aggregation.registration.state]],
+    timeZone: MARKET_TIME_ZONES[aggregation.iso],
+    ...(due === undefined ? {} : { utilityReviewDue: due }),
+  };
 }

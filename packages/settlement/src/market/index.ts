@@ -1,5 +1,6 @@
 /** Aggregations (FERC 2222), offers and awards: docs/settlement.md "Aggregations (FERC 2222)", "Offers and awards". */
 export {
+  aggregationView,
   BLOCKING_PROBLEM_CODES,
   blockingProblems,
   capacityAt,
