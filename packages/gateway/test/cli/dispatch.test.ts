@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { parsePriceCsv } from '@gridseam/dispatch';
+import type { PlanJson } from '../../src/cli/dispatch.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
 import { repoRoot, runCli, runCliInProcess } from './helpers.ts';
 
@@ -10,21 +11,6 @@ const dataDir = resolve(repoRoot, '../shared/data/prices');
 const hourlyFixture = join(dataDir, 'fixture_hourly_da_reg_2days_caiso2020.csv');
 const skipData = existsSync(hourlyFixture) ? false : `no price data at ${dataDir}`;
 const temp = useTempDir('gridseam-dispatch-cli-');
-
-interface PlanJson {
-  objective: number;
-  revenue: { energy: number; regUp: number; regDown: number };
-  degradationCost: number;
-  cycles: number;
-  intervals: Array<{
-    start: string;
-    chargeKw: number;
-    dischargeKw: number;
-    energyKwh: number;
-    regUpKw: number;
-    regDownKw: number;
-  }>;
-}
 
 const battery = ['--power-kw', '1000', '--energy-kwh', '2000'];
 const TOLERANCE = 1e-3; // the JSON rounds to 6 decimals; sums over 48 intervals stay well inside this

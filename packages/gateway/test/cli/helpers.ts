@@ -38,7 +38,10 @@ export function runCli(args: readonly string[], options: { cwd: string; env?: No
  * whose cases need no process of their own (a spawn costs about 2 s of tsx start-up in CI). Keep at
  * least one `runCli` test per command so the binary itself stays covered.
  */
-export async function runCliInProcess(args: readonly string[], options: { cwd: string }): Promise<CliResult> {
+export async function runCliInProcess(
+  args: readonly string[],
+  options: { cwd: string; env?: Record<string, string> },
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const sink = (append: (text: string) => void) =>
@@ -55,7 +58,7 @@ export async function runCliInProcess(args: readonly string[], options: { cwd: s
     stderr: sink((text) => {
       stderr += text;
     }),
-    env: {},
+    env: options.env ?? {},
     cwd: options.cwd,
   });
   return { code, stdout, stderr };

@@ -10,18 +10,16 @@
  * updated (created: false) by every import after it.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { ProgramEvent } from '@gridseam/model';
 import { sha256Hex } from '../../src/api/auth.ts';
 import { type Gateway, startGateway } from '../../src/app.ts';
-import { main } from '../../src/cli/main.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/log.ts';
 import type { AwardImport } from '../../src/market/index.ts';
 import { MarketService } from '../../src/market/index.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
-import { cleanEnv, runCli, runCliInProcess } from './helpers.ts';
+import { type CliResult, cleanEnv, runCli, runCliInProcess } from './helpers.ts';
 
 const temp = useTempDir('gridseam-market-cli-');
 const H = 3_600_000;
@@ -69,37 +67,12 @@ fleet:
     - { id: grp-agg, name: Aggregation members, kind: group, members: [bat-1, bat-2] }
 `;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+/** The same `main` the binary runs, in this process, with an environment. */
+function cli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runCliInProcess(['market', 'import-awards', ...args], { cwd: temp.dir(), env });
 }
 
-/** The same `main` the binary runs, in this process, with an environment (runCliInProcess passes none). */
-async function cli(args: readonly string[], env: Record<string, string> = {}): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        append(String(chunk));
-        done();
-      },
-    });
-  const code = await main(['node', 'gridseam', 'market', 'import-awards', ...args], {
-    stdout: sink((text) => {
-      stdout += text;
-    }),
-    stderr: sink((text) => {
-      stderr += text;
-    }),
-    env,
-    cwd: temp.dir(),
-  });
-  return { code, stdout, stderr };
-}
-
-function assertOneErrorLine(result: Result, code: number, message: RegExp): void {
+function assertOneErrorLine(result: CliResult, code: number, message: RegExp): void {
   assert.equal(result.code, code, result.stderr);
   assert.equal(result.stdout, '');
   const lines = result.stderr.split('\n').filter((line) => line !== '');
@@ -231,7 +204,7 @@ describe('gridseam market import-awards', () => {
 
   test('usage, file and connection problems', async () => {
     const file = await temp.file('awards.csv', CSV);
-    // runCliInProcess passes no environment: the token variable is unset.
+    // No environment given: the token variable is unset.
     const noToken = await runCliInProcess(['market', 'import-awards', '--file', file, '--url', url], {
       cwd: temp.dir(),
     });

@@ -11,11 +11,9 @@
  *                                            15:00 start): 105.05, and hours 15-17 (the event): 60
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { main } from '../../src/cli/main.ts';
 import { useTempDir } from '../helpers/temp-dir.ts';
-import { runCli } from './helpers.ts';
+import { type CliResult, runCli, runCliInProcess } from './helpers.ts';
 
 const temp = useTempDir('gridseam-settle-cli-');
 
@@ -51,37 +49,12 @@ function loadCsv(): string {
   return `${lines.join('\n')}\n`;
 }
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** The same `main` the binary runs, in this process. */
-async function settle(args: readonly string[]): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        append(String(chunk));
-        done();
-      },
-    });
-  const code = await main(['node', 'gridseam', 'settle', ...args], {
-    stdout: sink((text) => {
-      stdout += text;
-    }),
-    stderr: sink((text) => {
-      stderr += text;
-    }),
-    env: {},
-    cwd: temp.dir(),
-  });
-  return { code, stdout, stderr };
+function settle(args: readonly string[]): Promise<CliResult> {
+  return runCliInProcess(['settle', ...args], { cwd: temp.dir() });
 }
 
-function assertOneErrorLine(result: Result, code: number, message: RegExp): void {
+function assertOneErrorLine(result: CliResult, code: number, message: RegExp): void {
   assert.equal(result.code, code, result.stderr);
   assert.equal(result.stdout, '');
   const errorLines = result.stderr.split('\n').filter((line) => line.startsWith('error:'));
