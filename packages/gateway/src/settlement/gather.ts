@@ -274,6 +274,11 @@ function planIntervalAt(plan: DispatchPlanDocument, at: number): number {
   return Math.floor((at - plan.horizon.start) / lengthMs);
 }
 
+/** A quantity-weighted mean `mean` over `weight` with one more `value` over `more` (the value alone at no weight). */
+function withWeighted(mean: number | undefined, weight: number, value: number, more: number): number {
+  return weight + more > 0 ? ((mean ?? 0) * weight + value * more) / (weight + more) : value;
+}
+
 /** Accumulates claims per (device, start, program); prices are quantity-weighted when parts differ. */
 class ClaimBook {
   readonly #claims = new Map<string, GatheredClaim & { energyPriced: number; capacityPriced: number }>();
@@ -298,12 +303,13 @@ class ClaimBook {
       claim.energyKwh = (claim.energyKwh ?? 0) + part.energyKwh;
       if (part.energyPrice !== undefined) {
         const weight = Math.abs(part.energyKwh);
-        const before = claim.energyPriced;
-        claim.energyPriceUsdPerMwh =
-          before + weight > 0
-            ? ((claim.energyPriceUsdPerMwh ?? 0) * before + part.energyPrice * weight) / (before + weight)
-            : part.energyPrice;
-        claim.energyPriced = before + weight;
+        claim.energyPriceUsdPerMwh = withWeighted(
+          claim.energyPriceUsdPerMwh,
+          claim.energyPriced,
+          part.energyPrice,
+          weight,
+        );
+        claim.energyPriced += weight;
       }
     }
     if (part.obligationKwh !== undefined) claim.obligationKwh += part.obligationKwh;
@@ -311,12 +317,13 @@ class ClaimBook {
       claim.capacityKw = (claim.capacityKw ?? 0) + part.capacityKw;
       if (part.capacityPrice !== undefined) {
         const weight = Math.abs(part.capacityKw);
-        const before = claim.capacityPriced;
-        claim.capacityPriceUsdPerMwh =
-          before + weight > 0
-            ? ((claim.capacityPriceUsdPerMwh ?? 0) * before + part.capacityPrice * weight) / (before + weight)
-            : part.capacityPrice;
-        claim.capacityPriced = before + weight;
+        claim.capacityPriceUsdPerMwh = withWeighted(
+          claim.capacityPriceUsdPerMwh,
+          claim.capacityPriced,
+          part.capacityPrice,
+          weight,
+        );
+        claim.capacityPriced += weight;
       }
     }
   }
