@@ -118,12 +118,11 @@ function entryJson(entry: LedgerEntry) {
 }
 
 function curtailedJson(claim: Ledger['curtailedClaims'][number]) {
-  const kind = (claim as { kind?: unknown }).kind;
   return {
     deviceId: claim.deviceId,
     start: claim.start,
     programId: claim.programId,
-    ...(kind === 'energy' || kind === 'capacity' ? { kind } : {}),
+    ...(claim.kind !== undefined ? { kind: claim.kind } : {}),
     claimed: claim.claimed,
     attributed: claim.attributed,
   };
